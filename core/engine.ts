@@ -1,0 +1,1012 @@
+/**
+ * SshEngine: one SSH-2 connection, client or server, with no I/O of its own (RFC 4253 transport,
+ * RFC 8308 extension negotiation, OpenSSH strict kex; authentication and connection layers are
+ * reached through it).
+ *
+ * The methods come in four kinds, always used in this order:
+ *
+ * 1. Inputs — `receive(bytes, now)`, `receiveEof(now)`, `handleTimeout(now)`. They never throw
+ *    because of what the peer sent: a violation queues SSH_MSG_DISCONNECT with the matching reason
+ *    code, emits one terminal `closed` event carrying a typed error, and every later call is a no-op
+ *    (sticky failure).
+ * 2. Commands — `resolve(decisionId, answer, now)`, `rekey(now)`, `disconnect(reason, text, now)`,
+ *    `sendIgnore(data, now)`. Local misuse (wrong phase, unknown decision) throws SshUsageError.
+ * 3. Outputs — pull after every input or command, in this order: `pollTransmit()` (bytes for the
+ *    socket, one buffer per flush), `pollTimeout()` (the next absolute deadline, or null),
+ *    `pollEvent()` (events for the application, until it returns null).
+ * 4. Getters — `phase`, `algorithms`, `sessionId`, `statistics`, `isClosed`, `snapshot()`.
+ *
+ * `now` is the embedder's monotonic clock in milliseconds; it must never decrease. Core reads no
+ * clock: all deadlines live in one {@link TimerTable}.
+ *
+ * Incoming messages are routed by number range (RFC 4250 4.1): after the transport machine's
+ * {@link classifyMessage} accepts a number, 1-49 are handled here, 50-79 by the authentication
+ * layer and 80-127 by the connection layer. While a decision is pending the engine stops decoding
+ * later packets; the bytes stay buffered (bounded) until the decision is resolved.
+ */
+import { createActor, type Actor } from 'xstate';
+import { classifyMessage, holdsOutgoingTraffic, phaseOf, transportMachine, type TransportEffect, type TransportEvent, type TransportPhase } from '../machines/transport.ts';
+import { cipherInfo, createNoneOpener, createNoneSealer, createOpener, createSealer, macInfo } from './cipher/index.ts';
+import type { CryptoProvider, RandomSource } from './crypto/provider.ts';
+import { pureCrypto } from './crypto/pure.ts';
+import {
+  DisconnectReason,
+  SshError,
+  SshPeerDisconnectError,
+  SshProtocolError,
+  SshUsageError,
+  kexError,
+  protocolError,
+  type DisconnectReasonCode,
+} from './errors.ts';
+import type { Decision, NegotiatedAlgorithms, SshEvent } from './events.ts';
+import { chooseGexGroup, dhMethodForGroup, validateGexGroup } from './kex/dh.ts';
+import { GEX_SHA256, kexMethods } from './kex/index.ts';
+import type { KexClientState, KexMethod } from './kex/types.ts';
+import { fingerprintSha256 } from './keys/format.ts';
+import type { PrivateKey } from './keys/private-key.ts';
+import { parsePublicKeyBlob, type PublicKey } from './keys/public-key.ts';
+import { sign, signatureAlgorithmsForKey, verifySignature } from './keys/signature.ts';
+import { systemRandom } from './random.ts';
+import { resolveAlgorithms, type AlgorithmPreferences } from './transport/algorithms.ts';
+import { formatIdentification, parseIdentification, type PeerIdentification } from './transport/identification.ts';
+import { deriveKey } from './transport/kdf.ts';
+import {
+  EXT_INFO_C,
+  EXT_INFO_S,
+  STRICT_KEX_C,
+  STRICT_KEX_S,
+  decodeKexInit,
+  encodeKexInit,
+  guessWasRight,
+  negotiate,
+  type KexInit,
+  type Negotiated,
+} from './transport/kexinit.ts';
+import { PacketDecoder, PacketEncoder } from './transport/packet.ts';
+import { TimerTable } from './timers.ts';
+import { Msg } from './wire/messages.ts';
+import { SshReader } from './wire/reader.ts';
+import { SshWriter, concatBytes } from './wire/writer.ts';
+
+export type SshRole = 'client' | 'server';
+
+export interface SshEngineOptions {
+  readonly role: SshRole;
+  /** The embedder's clock at creation (monotonic milliseconds). */
+  readonly now: number;
+  readonly crypto?: CryptoProvider;
+  /** Randomness; default Web Crypto. A seeded source makes a run byte-for-byte reproducible. */
+  readonly random?: RandomSource;
+  /** Software version for the identification line (default `hermit_0.1`). */
+  readonly softwareVersion?: string;
+  /** Algorithm lists: full lists or OpenSSH-style `+`/`-`/`^` modifiers of the defaults. */
+  readonly algorithms?: Partial<Record<keyof AlgorithmPreferences, string | readonly string[]>>;
+  /** Strict key exchange (Terrapin countermeasure). Default true. */
+  readonly strictKex?: boolean;
+  /** Server: host keys (at least one). */
+  readonly hostKeys?: readonly PrivateKey[];
+  /** Re-key after this many bytes in either direction (default 1 GiB, lowered for small-block ciphers). */
+  readonly rekeyBytes?: number;
+  /** Re-key after this many packets in either direction (default 2^31). */
+  readonly rekeyPackets?: number;
+  /** Re-key after this much time (default 1 hour). 0 disables. */
+  readonly rekeyIntervalMs?: number;
+  /** Server: the whole login (kex + auth) must finish within this (default 120 s, 0 disables). */
+  readonly loginGraceMs?: number;
+  /** Client: the key exchange must finish within this (default 120 s, 0 disables). */
+  readonly handshakeTimeoutMs?: number;
+  /** Client: user name for authentication. */
+  readonly username?: string;
+  /** Server: authentication methods announced in USERAUTH_FAILURE. */
+  readonly authMethods?: readonly string[];
+  /** Diffie-Hellman group exchange bounds (client), RFC 4419 section 3. */
+  readonly gexBits?: { readonly min: number; readonly preferred: number; readonly max: number };
+}
+
+export interface SshStatistics {
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly packetsSent: number;
+  readonly packetsReceived: number;
+  readonly keyExchanges: number;
+}
+
+/** Everything about a connection that is safe to log or serialise: no keys, no secrets. */
+export interface SshEngineSnapshot {
+  readonly role: SshRole;
+  readonly phase: TransportPhase;
+  readonly localVersion: string;
+  readonly peerVersion: string | null;
+  readonly algorithms: NegotiatedAlgorithms | null;
+  readonly statistics: SshStatistics;
+  readonly closed: boolean;
+}
+
+const DEFAULT_REKEY_BYTES = 1024 * 1024 * 1024;
+const DEFAULT_REKEY_PACKETS = 2 ** 31;
+const DEFAULT_REKEY_INTERVAL = 60 * 60 * 1000;
+/** Input kept while a decision blocks decoding; more than this is a peer flooding us. */
+const MAX_BLOCKED_INPUT = 8 * 1024 * 1024;
+const DEFAULT_AUTH_METHODS = ['publickey', 'password', 'keyboard-interactive'];
+/** Signature algorithms we accept for user authentication (announced as server-sig-algs). */
+const SERVER_SIG_ALGS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+
+/** State of one key exchange in progress (initial or re-key). Holds secrets: never exposed. */
+interface KexRound {
+  readonly ours: KexInit;
+  readonly oursPayload: Uint8Array;
+  theirs?: KexInit;
+  theirsPayload?: Uint8Array;
+  negotiated?: Negotiated;
+  method?: KexMethod;
+  /** The peer guessed wrong with first_kex_packet_follows: drop its next kex packet. */
+  ignoreNextKexPacket: boolean;
+  clientState?: KexClientState;
+  gex?: { min: number; preferred: number; max: number; p?: bigint; g?: bigint };
+  /** Set once the exchange hash is known and verified. */
+  exchangeHash?: Uint8Array;
+  encodedSecret?: Uint8Array;
+  hostKeyBlob?: Uint8Array;
+}
+
+interface PendingDecision {
+  readonly decision: Decision;
+  /** A blocking decision stops packet decoding until it is resolved. */
+  readonly blocking: boolean;
+}
+
+export class SshEngine {
+  readonly role: SshRole;
+  private readonly crypto: CryptoProvider;
+  private readonly random: RandomSource;
+  private readonly prefs: AlgorithmPreferences;
+  private readonly strictKexWanted: boolean;
+  private readonly hostKeys: readonly PrivateKey[];
+  private readonly options: SshEngineOptions;
+  private readonly localVersion: string;
+  private peer: PeerIdentification | null = null;
+
+  private readonly actor: Actor<typeof transportMachine>;
+  private phaseCache: TransportPhase = 'identification';
+  private readonly pendingEffects: TransportEffect[] = [];
+  private machineError: unknown = null;
+
+  private readonly encoder: PacketEncoder;
+  private readonly decoder: PacketDecoder;
+  private readonly transmitQueue: Uint8Array[] = [];
+  private readonly events: SshEvent[] = [];
+  private readonly timers = new TimerTable();
+  private readonly decisions = new Map<number, PendingDecision>();
+  private nextDecisionId = 1;
+  private blockedBy = 0;
+  /** Messages queued while our side of a key exchange is in progress (RFC 4253 section 7.1). */
+  private held: Uint8Array[] = [];
+
+  private kex: KexRound | null = null;
+  private negotiatedAlgorithms: NegotiatedAlgorithms | null = null;
+  private strict = false;
+  private sessionIdBytes: Uint8Array | null = null;
+  private initialHostKeyBlob: Uint8Array | null = null;
+  private peerWantsExtInfo = false;
+  private serverSigAlgs: readonly string[] | null = null;
+  private peerKexinitCount = 0;
+
+  private closed = false;
+  private now: number;
+
+  private stats = { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, keyExchanges: 0 };
+  /** Traffic since the last key exchange, for automatic re-keying (RFC 4344 section 3). */
+  private sinceKex = { bytesOut: 0, bytesIn: 0, packetsOut: 0, packetsIn: 0 };
+  private rekeyBytes: number;
+
+  constructor(options: SshEngineOptions) {
+    this.options = options;
+    this.role = options.role;
+    this.now = options.now;
+    this.crypto = options.crypto ?? pureCrypto;
+    this.random = options.random ?? systemRandom;
+    this.prefs = resolveAlgorithms(options.algorithms);
+    this.strictKexWanted = options.strictKex ?? true;
+    this.hostKeys = options.hostKeys ?? [];
+    this.rekeyBytes = options.rekeyBytes ?? DEFAULT_REKEY_BYTES;
+    if (this.role === 'server' && this.hostKeys.length === 0) throw new SshUsageError('a server needs at least one host key (options.hostKeys)');
+    if (this.role === 'server' && this.serverHostKeyAlgorithms().length === 0) {
+      throw new SshUsageError(`none of the host keys can sign with the configured HostKeyAlgorithms (${this.prefs.hostKey.join(',')})`);
+    }
+    this.localVersion = formatIdentification(options.softwareVersion ?? 'hermit_0.1');
+    this.encoder = new PacketEncoder(createNoneSealer(), this.random);
+    this.decoder = new PacketDecoder(createNoneOpener());
+
+    this.actor = createActor(transportMachine, { input: { role: this.role } });
+    this.actor.on('*', (effect) => this.pendingEffects.push(effect as TransportEffect));
+    // Without an error observer xstate rethrows machine errors from a global timer.
+    this.actor.subscribe({ error: (err) => (this.machineError = err) });
+    this.actor.start();
+
+    this.transmitQueue.push(new TextEncoder().encode(this.localVersion + '\r\n'));
+    this.sendKexInit();
+    const grace = options.loginGraceMs ?? 120_000;
+    if (this.role === 'server' && grace > 0) this.timers.set('loginGrace', this.now + grace);
+    const handshake = options.handshakeTimeoutMs ?? 120_000;
+    if (this.role === 'client' && handshake > 0) this.timers.set('handshake', this.now + handshake);
+  }
+
+  // ---------------------------------------------------------------- 1. inputs
+
+  receive(bytes: Uint8Array, now: number): void {
+    if (this.closed) return;
+    this.tick(now);
+    this.stats.bytesReceived += bytes.length;
+    this.decoder.push(bytes);
+    this.guard(() => this.processInput());
+  }
+
+  receiveEof(now: number): void {
+    if (this.closed) return;
+    this.tick(now);
+    this.close(new SshError('CONNECTION_LOST', 'the peer closed the connection without SSH_MSG_DISCONNECT'), null);
+  }
+
+  handleTimeout(now: number): void {
+    if (this.closed) return;
+    this.tick(now);
+    this.guard(() => {
+      for (const name of this.timers.takeExpired(now)) {
+        if (this.closed) return;
+        if (name === 'rekey') this.maybeStartRekey(true);
+        else if (name === 'loginGrace') {
+          this.failWith(new SshProtocolError('TIMEOUT', DisconnectReason.BY_APPLICATION, 'login grace time exceeded'));
+        } else if (name === 'handshake') {
+          this.failWith(new SshProtocolError('TIMEOUT', DisconnectReason.BY_APPLICATION, 'the key exchange did not finish in time'));
+        }
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- 2. commands
+
+  /** Answer a decision event. */
+  resolve(decisionId: number, answer: unknown, now: number): void {
+    if (this.closed) return;
+    this.tick(now);
+    const pending = this.decisions.get(decisionId);
+    if (!pending) throw new SshUsageError(`no pending decision with id ${decisionId}`);
+    const d = pending.decision;
+    if (d.kind === 'hostKey' && typeof answer !== 'boolean') throw new SshUsageError('a hostKey decision is answered with true (trust) or false (reject)');
+    this.decisions.delete(decisionId);
+    if (this.blockedBy === decisionId) this.blockedBy = 0;
+    this.guard(() => {
+      if (d.kind === 'hostKey') {
+        if (answer === true) this.finishClientKex();
+        else {
+          this.failWith(
+            new SshProtocolError('HOST_KEY_REJECTED', DisconnectReason.HOST_KEY_NOT_VERIFIABLE, `host key ${d.fingerprint} (${d.algorithm}) was not accepted`),
+          );
+        }
+      }
+      if (!this.closed && this.blockedBy === 0) this.processInput();
+    });
+  }
+
+  /** Start a key re-exchange now (RFC 4253 section 9). */
+  rekey(now: number): void {
+    if (this.closed) throw new SshUsageError('the connection is closed');
+    this.tick(now);
+    if (!this.phaseCache.startsWith('established.idle.')) throw new SshUsageError(`cannot re-key in phase ${this.phaseCache}: a key exchange is already running or the handshake has not finished`);
+    this.guard(() => this.startRekey());
+  }
+
+  /** Send SSH_MSG_IGNORE (RFC 4253 section 11.2): padding traffic or a keepalive probe. */
+  sendIgnore(data: Uint8Array, now: number): void {
+    if (this.closed) throw new SshUsageError('the connection is closed');
+    this.tick(now);
+    this.sendPacket(new SshWriter().byte(Msg.IGNORE).string(data).finish());
+  }
+
+  /** Say goodbye: queue SSH_MSG_DISCONNECT and close. `closed` carries a null error. */
+  disconnect(reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION, description = 'disconnected by application', now = this.now): void {
+    if (this.closed) return;
+    this.tick(now);
+    this.close(null, { reason, description });
+  }
+
+  // ---------------------------------------------------------------- 3. outputs
+
+  pollTransmit(): Uint8Array | null {
+    if (this.transmitQueue.length === 0) return null;
+    const out = this.transmitQueue.length === 1 ? this.transmitQueue[0]! : concatBytes(...this.transmitQueue);
+    this.transmitQueue.length = 0;
+    return out;
+  }
+
+  pollTimeout(): number | null {
+    return this.closed ? null : this.timers.next();
+  }
+
+  pollEvent(): SshEvent | null {
+    return this.events.shift() ?? null;
+  }
+
+  // ---------------------------------------------------------------- 4. getters
+
+  get phase(): TransportPhase {
+    return this.phaseCache;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get algorithms(): NegotiatedAlgorithms | null {
+    return this.negotiatedAlgorithms;
+  }
+
+  get sessionId(): Uint8Array | null {
+    return this.sessionIdBytes ? this.sessionIdBytes.slice() : null;
+  }
+
+  get peerIdentification(): string | null {
+    return this.peer?.line ?? null;
+  }
+
+  /** Client: the server's `server-sig-algs` from EXT_INFO, or null if it sent none. */
+  get serverSignatureAlgorithms(): readonly string[] | null {
+    return this.serverSigAlgs;
+  }
+
+  get statistics(): SshStatistics {
+    return { ...this.stats };
+  }
+
+  snapshot(): SshEngineSnapshot {
+    return {
+      role: this.role,
+      phase: this.phaseCache,
+      localVersion: this.localVersion,
+      peerVersion: this.peer?.line ?? null,
+      algorithms: this.negotiatedAlgorithms,
+      statistics: this.statistics,
+      closed: this.closed,
+    };
+  }
+
+  // ---------------------------------------------------------------- internals: plumbing
+
+  private tick(now: number): void {
+    if (now < this.now) throw new SshUsageError(`time went backwards: now=${now} after ${this.now}; pass a monotonic clock`);
+    this.now = now;
+  }
+
+  /** Run input processing; anything thrown becomes a sticky failure instead of escaping. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof SshUsageError) throw err;
+      this.failWith(err instanceof SshProtocolError ? err : protocolError(`internal error while processing input: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
+
+  private failWith(error: SshProtocolError): void {
+    this.close(error, { reason: error.reason, description: error.message });
+  }
+
+  private close(error: SshError | null, goodbye: { reason: number; description: string } | null): void {
+    if (this.closed) return;
+    if (goodbye && this.phaseCache !== 'identification') {
+      // DISCONNECT may always be sent, even mid key exchange (RFC 4253 section 11.1).
+      const w = new SshWriter().byte(Msg.DISCONNECT).uint32(goodbye.reason).string(goodbye.description.slice(0, 512)).string('');
+      this.writePacket(w.finish());
+    }
+    this.closed = true;
+    this.timers.clearAll();
+    this.decisions.clear();
+    this.held = [];
+    this.kex = null;
+    this.actor.send({ type: 'CLOSE' });
+    this.phaseCache = 'closed';
+    this.actor.stop();
+    this.events.push({ type: 'closed', error });
+  }
+
+  private emit(event: SshEvent): void {
+    this.events.push(event);
+  }
+
+  /** Send a payload, holding it if our side of a key exchange is in progress. */
+  private sendPacket(payload: Uint8Array): void {
+    const msg = payload[0]!;
+    const kexClass = msg <= 4 || (msg >= 20 && msg <= 49);
+    if (!kexClass && (holdsOutgoingTraffic(this.phaseCache) || this.held.length > 0)) {
+      this.held.push(payload);
+      return;
+    }
+    this.writePacket(payload);
+  }
+
+  private writePacket(payload: Uint8Array): void {
+    const wire = this.encoder.encode(payload);
+    this.transmitQueue.push(wire);
+    this.stats.bytesSent += wire.length;
+    this.stats.packetsSent++;
+    this.sinceKex.bytesOut += wire.length;
+    this.sinceKex.packetsOut++;
+    if (this.encoder.sequence === 0 && !this.negotiatedAlgorithms) {
+      throw protocolError('sequence number wrapped during the initial key exchange');
+    }
+  }
+
+  private processInput(): void {
+    while (!this.closed && this.blockedBy === 0) {
+      if (this.phaseCache === 'identification') {
+        const result = parseIdentification(this.decoder.peekRaw(), this.role === 'client');
+        if (!result.done) return;
+        this.decoder.consumeRaw(result.consumed);
+        this.peer = result.identification;
+        this.machine({ type: 'PEER_VERSION' });
+        continue;
+      }
+      const before = this.decoder.sequence;
+      const payload = this.decoder.next();
+      if (payload === null) return;
+      if (payload.length === 0) throw protocolError('empty packet payload');
+      this.stats.packetsReceived++;
+      this.sinceKex.packetsIn++;
+      this.sinceKex.bytesIn += payload.length;
+      if (this.decoder.sequence === 0 && !this.negotiatedAlgorithms) throw protocolError('sequence number wrapped during the initial key exchange');
+      this.dispatch(payload, before);
+      if (this.decisions.size > 0 && this.blockedBy !== 0 && this.decoder.buffered > MAX_BLOCKED_INPUT) {
+        throw new SshProtocolError('LIMIT_EXCEEDED', DisconnectReason.PROTOCOL_ERROR, 'peer sent too much data while a decision was pending');
+      }
+      this.maybeStartRekey(false);
+    }
+  }
+
+  private dispatch(payload: Uint8Array, sequence: number): void {
+    const msg = payload[0]!;
+    const verdict = classifyMessage(this.phaseCache, this.role, this.strict, msg);
+    if (verdict === 'ignore') return;
+    if (verdict === 'unimplemented') {
+      this.sendPacket(new SshWriter().byte(Msg.UNIMPLEMENTED).uint32(sequence).finish());
+      return;
+    }
+    if (verdict === 'refuse') {
+      throw new SshProtocolError('UNEXPECTED_MESSAGE', DisconnectReason.PROTOCOL_ERROR, `unexpected message ${msg} in phase ${this.phaseCache}`);
+    }
+    if (msg < 50) this.handleTransport(msg, payload, sequence);
+    else if (msg < 80) this.handleAuth(msg, payload);
+    else this.handleConnection(msg, payload);
+  }
+
+  // ---------------------------------------------------------------- transport messages (1-49)
+
+  private handleTransport(msg: number, payload: Uint8Array, sequence: number): void {
+    switch (msg) {
+      case Msg.DISCONNECT: {
+        const r = new SshReader(payload, 'DISCONNECT');
+        r.byte();
+        const reason = r.uint32();
+        let description = '';
+        try {
+          description = new TextDecoder().decode(r.string(4096));
+        } catch {
+          /* a truncated goodbye is still a goodbye */
+        }
+        this.close(new SshPeerDisconnectError(reason, description.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?')), null);
+        return;
+      }
+      case Msg.IGNORE:
+        return;
+      case Msg.UNIMPLEMENTED: {
+        const r = new SshReader(payload, 'UNIMPLEMENTED');
+        r.byte();
+        this.emit({ type: 'unimplemented', sequence: r.uint32() });
+        return;
+      }
+      case Msg.DEBUG: {
+        const r = new SshReader(payload, 'DEBUG');
+        r.byte();
+        const alwaysDisplay = r.boolean();
+        const message = new TextDecoder().decode(r.string(8192)).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+        this.emit({ type: 'debug', message, alwaysDisplay });
+        return;
+      }
+      case Msg.SERVICE_REQUEST:
+        return this.onServiceRequest(payload);
+      case Msg.SERVICE_ACCEPT:
+        return this.onServiceAccept(payload);
+      case Msg.EXT_INFO:
+        return this.onExtInfo(payload);
+      case Msg.KEXINIT:
+        return this.onKexInit(payload, sequence);
+      case Msg.NEWKEYS:
+        return this.onNewKeys(payload);
+      default:
+        return this.onKexMethodMessage(msg, payload);
+    }
+  }
+
+  private serverHostKeyAlgorithms(): string[] {
+    const available = new Set(this.hostKeys.flatMap((k) => signatureAlgorithmsForKey(k.publicKey.type)));
+    return this.prefs.hostKey.filter((a) => available.has(a));
+  }
+
+  private sendKexInit(): void {
+    const initial = this.stats.keyExchanges === 0 && this.peerKexinitCount === 0;
+    const kex = [...this.prefs.kex];
+    if (initial) {
+      // The pseudo-algorithms only mean something in the first KEXINIT (RFC 8308 2.1, PROTOCOL 1.10).
+      kex.push(this.role === 'client' ? EXT_INFO_C : EXT_INFO_S);
+      if (this.strictKexWanted) kex.push(this.role === 'client' ? STRICT_KEX_C : STRICT_KEX_S);
+    }
+    const ours: KexInit = {
+      cookie: this.random(16),
+      kex,
+      hostKey: this.role === 'server' ? this.serverHostKeyAlgorithms() : [...this.prefs.hostKey],
+      cipherC2S: this.prefs.cipher,
+      cipherS2C: this.prefs.cipher,
+      macC2S: this.prefs.mac,
+      macS2C: this.prefs.mac,
+      compressionC2S: this.prefs.compression,
+      compressionS2C: this.prefs.compression,
+      languagesC2S: [],
+      languagesS2C: [],
+      firstKexPacketFollows: false,
+    };
+    const oursPayload = encodeKexInit(ours);
+    this.kex = { ours, oursPayload, ignoreNextKexPacket: false };
+    this.writePacket(oursPayload);
+    this.machine({ type: 'KEXINIT_SENT' });
+  }
+
+  /**
+   * Tell the transport machine a fact, then act on the effects it emitted. Effects run after the
+   * transition so that they see the new phase.
+   */
+  private machine(event: TransportEvent): void {
+    this.actor.send(event);
+    if (this.machineError) throw protocolError(`internal state machine error: ${String(this.machineError)}`);
+    this.phaseCache = phaseOf(this.actor.getSnapshot().value);
+    while (this.pendingEffects.length > 0) {
+      const effect = this.pendingEffects.shift()!;
+      if (effect.type === 'sendKexinit') this.sendKexInit();
+      else if (effect.type === 'kexComplete') this.afterKexComplete(effect.initial);
+    }
+  }
+
+  private startRekey(): void {
+    this.sendKexInit();
+  }
+
+  private maybeStartRekey(timerFired: boolean): void {
+    if (this.closed || !this.phaseCache.startsWith('established.idle.connection')) {
+      if (timerFired && !this.closed) this.armRekeyTimer();
+      return;
+    }
+    const limitPackets = this.options.rekeyPackets ?? DEFAULT_REKEY_PACKETS;
+    const s = this.sinceKex;
+    if (timerFired || s.bytesIn >= this.rekeyBytes || s.bytesOut >= this.rekeyBytes || s.packetsIn >= limitPackets || s.packetsOut >= limitPackets) {
+      this.startRekey();
+    }
+  }
+
+  private armRekeyTimer(): void {
+    const interval = this.options.rekeyIntervalMs ?? DEFAULT_REKEY_INTERVAL;
+    if (interval > 0) this.timers.set('rekey', this.now + interval);
+  }
+
+  private onKexInit(payload: Uint8Array, sequence: number): void {
+    const theirs = decodeKexInit(payload);
+    const initial = this.stats.keyExchanges === 0;
+    this.peerKexinitCount++;
+    let strict = this.strict;
+    if (initial) {
+      strict = this.strictKexWanted && theirs.kex.includes(this.role === 'client' ? STRICT_KEX_S : STRICT_KEX_C);
+      if (strict && sequence !== 0) throw protocolError('strict key exchange violated: KEXINIT was not the first packet');
+      if (this.role === 'server') this.peerWantsExtInfo = theirs.kex.includes(EXT_INFO_C);
+    }
+    // A peer-initiated re-key makes the machine emit sendKexinit: ours goes out before our reply.
+    this.machine({ type: 'KEXINIT_RECEIVED', strict });
+    this.strict = strict;
+    const round = this.kex!;
+    round.theirs = theirs;
+    round.theirsPayload = payload.slice();
+    const client = this.role === 'client' ? round.ours : theirs;
+    const server = this.role === 'server' ? round.ours : theirs;
+    const negotiated = negotiate(client, server, (c) => cipherInfo[c]?.aead ?? false);
+    round.negotiated = negotiated;
+    if (theirs.firstKexPacketFollows && !guessWasRight(theirs, negotiated)) round.ignoreNextKexPacket = true;
+    if (negotiated.kex !== GEX_SHA256) {
+      const method = kexMethods.get(negotiated.kex);
+      if (!method) throw kexError(`negotiated unknown kex ${negotiated.kex}`);
+      round.method = method;
+    }
+    if (this.role === 'client') this.clientBeginKex(round);
+  }
+
+  private ctx() {
+    return { crypto: this.crypto, random: this.random };
+  }
+
+  private clientBeginKex(round: KexRound): void {
+    if (round.negotiated!.kex === GEX_SHA256) {
+      const bits = this.options.gexBits ?? { min: 2048, preferred: this.gexPreferredBits(round.negotiated!), max: 8192 };
+      round.gex = { ...bits };
+      this.writePacket(new SshWriter().byte(Msg.KEX_DH_GEX_REQUEST).uint32(bits.min).uint32(bits.preferred).uint32(bits.max).finish());
+      return;
+    }
+    const method = round.method!;
+    round.clientState = method.clientStart(this.ctx());
+    const w = new SshWriter().byte(Msg.KEXDH_INIT);
+    this.writeValue(w, method.valueEncoding, round.clientState.clientValue);
+    this.writePacket(w.finish());
+  }
+
+  /** RFC 4419 / OpenSSH: ask for a group matching the strength of the negotiated cipher. */
+  private gexPreferredBits(n: Negotiated): number {
+    const keyBits = Math.max(cipherInfo[n.cipherC2S]?.keyLength ?? 16, cipherInfo[n.cipherS2C]?.keyLength ?? 16) * 8;
+    return keyBits <= 128 ? 3072 : keyBits <= 192 ? 7680 : 8192;
+  }
+
+  private writeValue(w: SshWriter, encoding: 'string' | 'mpint', value: Uint8Array): void {
+    if (encoding === 'string') w.string(value);
+    else w.mpintFromBytes(value);
+  }
+
+  private readValue(r: SshReader, encoding: 'string' | 'mpint'): Uint8Array {
+    return encoding === 'string' ? r.string(16384) : r.mpintBytes(16384);
+  }
+
+  private encodeValue(encoding: 'string' | 'mpint', value: Uint8Array): Uint8Array {
+    const w = new SshWriter(value.length + 8);
+    this.writeValue(w, encoding, value);
+    return w.finish();
+  }
+
+  private onKexMethodMessage(msg: number, payload: Uint8Array): void {
+    const round = this.kex;
+    if (!round || !round.negotiated) throw protocolError(`key exchange message ${msg} before KEXINIT`);
+    if (round.ignoreNextKexPacket) {
+      round.ignoreNextKexPacket = false;
+      return;
+    }
+    const gex = round.negotiated.kex === GEX_SHA256;
+    if (this.role === 'server') {
+      if (gex && msg === Msg.KEX_DH_GEX_REQUEST && !round.gex) return this.serverGexRequest(round, payload);
+      if (gex && msg === Msg.KEX_DH_GEX_INIT && round.gex?.p !== undefined && !round.exchangeHash) return this.serverKexInit(round, payload);
+      if (!gex && msg === Msg.KEXDH_INIT && !round.exchangeHash) return this.serverKexInit(round, payload);
+    } else {
+      if (gex && msg === Msg.KEX_DH_GEX_GROUP && round.gex && round.gex.p === undefined) return this.clientGexGroup(round, payload);
+      if (gex && msg === Msg.KEX_DH_GEX_REPLY && round.clientState && !round.exchangeHash) return this.clientKexReply(round, payload);
+      if (!gex && msg === Msg.KEXDH_REPLY && round.clientState && !round.exchangeHash) return this.clientKexReply(round, payload);
+    }
+    throw new SshProtocolError('UNEXPECTED_MESSAGE', DisconnectReason.PROTOCOL_ERROR, `unexpected key exchange message ${msg} for ${round.negotiated.kex}`);
+  }
+
+  private serverGexRequest(round: KexRound, payload: Uint8Array): void {
+    const r = new SshReader(payload, 'KEX_DH_GEX_REQUEST');
+    r.byte();
+    const min = r.uint32();
+    const preferred = r.uint32();
+    const max = r.uint32();
+    r.end();
+    if (min > preferred || preferred > max) throw kexError(`invalid group exchange request ${min}/${preferred}/${max}`);
+    const group = chooseGexGroup(min, preferred, max);
+    if (!group) throw kexError(`no Diffie-Hellman group between ${min} and ${max} bits`);
+    round.gex = { min, preferred, max, p: group.p, g: group.g };
+    round.method = dhMethodForGroup(group, 'sha256', GEX_SHA256);
+    this.writePacket(new SshWriter().byte(Msg.KEX_DH_GEX_GROUP).mpint(group.p).mpint(group.g).finish());
+  }
+
+  private clientGexGroup(round: KexRound, payload: Uint8Array): void {
+    const r = new SshReader(payload, 'KEX_DH_GEX_GROUP');
+    r.byte();
+    const p = r.mpint(8192 / 8 + 1);
+    const g = r.mpint(8192 / 8 + 1);
+    r.end();
+    const bits = p.toString(2).length;
+    const group = { p, g, bits };
+    validateGexGroup(group, round.gex!.min, round.gex!.max);
+    round.gex!.p = p;
+    round.gex!.g = g;
+    round.method = dhMethodForGroup(group, 'sha256', GEX_SHA256);
+    round.clientState = round.method.clientStart(this.ctx());
+    this.writePacket(new SshWriter().byte(Msg.KEX_DH_GEX_INIT).mpintFromBytes(round.clientState.clientValue).finish());
+  }
+
+  /** The exchange hash H, RFC 4253 8 / RFC 5656 4 / RFC 4419 3 / RFC 8731 3. */
+  private exchangeHash(round: KexRound, hostKeyBlob: Uint8Array, clientValue: Uint8Array, serverValue: Uint8Array, encodedSecret: Uint8Array): Uint8Array {
+    const method = round.method!;
+    const client = this.role === 'client';
+    const w = new SshWriter(4096)
+      .string(client ? this.localVersion : this.peer!.line)
+      .string(client ? this.peer!.line : this.localVersion)
+      .string(client ? round.oursPayload : round.theirsPayload!)
+      .string(client ? round.theirsPayload! : round.oursPayload)
+      .string(hostKeyBlob);
+    if (round.gex) w.uint32(round.gex.min).uint32(round.gex.preferred).uint32(round.gex.max).mpint(round.gex.p!).mpint(round.gex.g!);
+    this.writeValue(w, method.valueEncoding, clientValue);
+    this.writeValue(w, method.valueEncoding, serverValue);
+    w.raw(encodedSecret);
+    return this.crypto.hash(method.hash, w.finish());
+  }
+
+  private encodeSecret(method: KexMethod, secret: Uint8Array): Uint8Array {
+    return this.encodeValue(method.secretEncoding, secret);
+  }
+
+  private serverKexInit(round: KexRound, payload: Uint8Array): void {
+    const method = round.method!;
+    const r = new SshReader(payload, 'KEX init');
+    r.byte();
+    const clientValue = this.readValue(r, method.valueEncoding);
+    r.end();
+    const result = method.serverRespond(this.ctx(), clientValue);
+    const alg = round.negotiated!.hostKey;
+    const hostKey = this.hostKeys.find((k) => signatureAlgorithmsForKey(k.publicKey.type).includes(alg));
+    if (!hostKey) throw kexError(`no host key for ${alg}`);
+    const encodedSecret = this.encodeSecret(method, result.secret);
+    const h = this.exchangeHash(round, hostKey.publicKey.blob, clientValue, result.serverValue, encodedSecret);
+    round.exchangeHash = h;
+    round.encodedSecret = encodedSecret;
+    const signature = sign(this.crypto, hostKey, alg, h);
+    const w = new SshWriter(2048).byte(round.gex ? Msg.KEX_DH_GEX_REPLY : Msg.KEXDH_REPLY).string(hostKey.publicKey.blob);
+    this.writeValue(w, method.valueEncoding, result.serverValue);
+    w.string(signature);
+    this.writePacket(w.finish());
+    this.sendNewKeys();
+  }
+
+  private clientKexReply(round: KexRound, payload: Uint8Array): void {
+    const method = round.method!;
+    const r = new SshReader(payload, 'KEX reply');
+    r.byte();
+    const hostKeyBlob = r.string(16384);
+    const serverValue = this.readValue(r, method.valueEncoding);
+    const signature = r.string(16384);
+    r.end();
+    let hostKey: PublicKey;
+    try {
+      hostKey = parsePublicKeyBlob(hostKeyBlob);
+    } catch (err) {
+      throw new SshProtocolError('HOST_KEY_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `server host key is malformed: ${(err as Error).message}`);
+    }
+    const alg = round.negotiated!.hostKey;
+    if (!signatureAlgorithmsForKey(hostKey.type).includes(alg)) {
+      throw new SshProtocolError('HOST_KEY_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `server sent a ${hostKey.type} key but ${alg} was negotiated`);
+    }
+    const secret = round.clientState!.finish(serverValue);
+    const encodedSecret = this.encodeSecret(method, secret);
+    const h = this.exchangeHash(round, hostKeyBlob, round.clientState!.clientValue, serverValue, encodedSecret);
+    if (!verifySignature(this.crypto, hostKey, alg, signature, h)) {
+      throw new SshProtocolError('SIGNATURE_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `the server's ${alg} signature over the exchange hash does not verify`);
+    }
+    round.exchangeHash = h;
+    round.encodedSecret = encodedSecret;
+    round.hostKeyBlob = hostKeyBlob;
+    if (this.initialHostKeyBlob) {
+      if (!bytesEqual(this.initialHostKeyBlob, hostKeyBlob)) {
+        throw new SshProtocolError('HOST_KEY_REJECTED', DisconnectReason.HOST_KEY_NOT_VERIFIABLE, 'the server presented a different host key during re-key');
+      }
+      this.finishClientKex();
+      return;
+    }
+    const id = this.nextDecisionId++;
+    const decision: Decision = { kind: 'hostKey', id, hostKey, algorithm: alg, fingerprint: fingerprintSha256(hostKeyBlob) };
+    this.decisions.set(id, { decision, blocking: true });
+    this.blockedBy = id;
+    this.emit({ type: 'decision', decision });
+  }
+
+  private finishClientKex(): void {
+    const round = this.kex!;
+    if (!this.initialHostKeyBlob) this.initialHostKeyBlob = round.hostKeyBlob!;
+    this.sendNewKeys();
+  }
+
+  private keysFor(direction: 'c2s' | 's2c') {
+    const round = this.kex!;
+    const n = round.negotiated!;
+    const h = round.exchangeHash!;
+    const sid = this.sessionIdBytes ?? h;
+    const cipher = direction === 'c2s' ? n.cipherC2S : n.cipherS2C;
+    const mac = direction === 'c2s' ? n.macC2S : n.macS2C;
+    const ci = cipherInfo[cipher]!;
+    const mi = mac ? macInfo[mac]! : null;
+    const hash = round.method!.hash;
+    const K = round.encodedSecret!;
+    const [ivL, keyL, macL] = direction === 'c2s' ? (['A', 'C', 'E'] as const) : (['B', 'D', 'F'] as const);
+    const keys = {
+      iv: deriveKey(this.crypto, hash, K, h, ivL, sid, ci.ivLength),
+      key: deriveKey(this.crypto, hash, K, h, keyL, sid, ci.keyLength),
+      macKey: deriveKey(this.crypto, hash, K, h, macL, sid, mi?.keyLength ?? 0),
+    };
+    return { cipher, mac, keys, blockSize: ci.blockSize };
+  }
+
+  private sendNewKeys(): void {
+    const round = this.kex!;
+    if (!this.sessionIdBytes) this.sessionIdBytes = round.exchangeHash!;
+    this.writePacket(new Uint8Array([Msg.NEWKEYS]));
+    const out = this.keysFor(this.role === 'client' ? 'c2s' : 's2c');
+    this.encoder.setSealer(createSealer(this.crypto, out.cipher, out.mac, out.keys));
+    if (this.strict) this.encoder.sequence = 0;
+    this.sinceKex.bytesOut = 0;
+    this.sinceKex.packetsOut = 0;
+    this.machine({ type: 'NEWKEYS_SENT' });
+    const held = this.held;
+    this.held = [];
+    for (const payload of held) this.writePacket(payload);
+  }
+
+  private onNewKeys(payload: Uint8Array): void {
+    if (payload.length !== 1) throw protocolError('NEWKEYS has trailing bytes');
+    const round = this.kex!;
+    const incoming = this.keysFor(this.role === 'client' ? 's2c' : 'c2s');
+    this.decoder.setOpener(createOpener(this.crypto, incoming.cipher, incoming.mac, incoming.keys));
+    if (this.strict) this.decoder.sequence = 0;
+    this.sinceKex.bytesIn = 0;
+    this.sinceKex.packetsIn = 0;
+    const n = round.negotiated!;
+    this.negotiatedAlgorithms = {
+      kex: n.kex,
+      hostKey: n.hostKey,
+      cipherClientToServer: n.cipherC2S,
+      cipherServerToClient: n.cipherS2C,
+      macClientToServer: n.macC2S,
+      macServerToClient: n.macS2C,
+      compressionClientToServer: n.compressionC2S,
+      compressionServerToClient: n.compressionS2C,
+      strictKex: this.strict,
+    };
+    this.kex = null;
+    this.machine({ type: 'NEWKEYS_RECEIVED' });
+  }
+
+  private afterKexComplete(initial: boolean): void {
+    this.stats.keyExchanges++;
+    this.emit({ type: 'kexComplete', initial, algorithms: this.negotiatedAlgorithms! });
+    this.timers.clear('rekey');
+    this.armRekeyTimer();
+    // RFC 4344 section 3.2: re-key before 2^(L/4) blocks of an L-bit block cipher.
+    if (initial) {
+      if (this.role === 'client') {
+        this.timers.clear('handshake');
+        this.sendPacket(new SshWriter().byte(Msg.SERVICE_REQUEST).string('ssh-userauth').finish());
+      } else if (this.peerWantsExtInfo) {
+        this.sendPacket(this.encodeExtInfo());
+      }
+    }
+  }
+
+  private encodeExtInfo(): Uint8Array {
+    const sigAlgs = this.prefs.hostKey.includes('ssh-rsa') ? [...SERVER_SIG_ALGS, 'ssh-rsa'] : SERVER_SIG_ALGS;
+    return new SshWriter().byte(Msg.EXT_INFO).uint32(1).string('server-sig-algs').string(sigAlgs.join(',')).finish();
+  }
+
+  private onExtInfo(payload: Uint8Array): void {
+    const r = new SshReader(payload, 'EXT_INFO');
+    r.byte();
+    const count = r.uint32();
+    if (count > 64) throw protocolError(`EXT_INFO announces ${count} extensions`);
+    const extensions = new Map<string, Uint8Array>();
+    for (let i = 0; i < count; i++) {
+      const name = r.ascii(256);
+      const value = r.string(65536);
+      extensions.set(name, value.slice());
+    }
+    r.end();
+    const sigAlgs = extensions.get('server-sig-algs');
+    if (sigAlgs && this.role === 'client') {
+      this.serverSigAlgs = new SshReader(new SshWriter().string(sigAlgs).finish(), 'server-sig-algs').nameList(65536);
+    }
+    this.emit({ type: 'extInfo', extensions });
+  }
+
+  private onServiceRequest(payload: Uint8Array): void {
+    const r = new SshReader(payload, 'SERVICE_REQUEST');
+    r.byte();
+    const service = r.ascii(256);
+    r.end();
+    if (service !== 'ssh-userauth') {
+      throw new SshProtocolError('SERVICE_NOT_AVAILABLE', DisconnectReason.SERVICE_NOT_AVAILABLE, `service ${JSON.stringify(service)} is not available`);
+    }
+    this.sendPacket(new SshWriter().byte(Msg.SERVICE_ACCEPT).string(service).finish());
+    this.machine({ type: 'SERVICE_ACCEPTED' });
+    this.emit({ type: 'serviceAccepted', service });
+  }
+
+  private onServiceAccept(payload: Uint8Array): void {
+    const r = new SshReader(payload, 'SERVICE_ACCEPT');
+    r.byte();
+    const service = r.ascii(256);
+    r.end();
+    if (service !== 'ssh-userauth') throw protocolError(`server accepted service ${JSON.stringify(service)} that was not requested`);
+    this.machine({ type: 'SERVICE_ACCEPTED' });
+    this.emit({ type: 'serviceAccepted', service });
+    // Ask with method "none" first, as OpenSSH does: the answer lists the methods that can continue.
+    const user = this.options.username ?? 'root';
+    this.sendPacket(new SshWriter().byte(Msg.USERAUTH_REQUEST).string(user).string('ssh-connection').string('none').finish());
+  }
+
+  // ---------------------------------------------------------------- authentication (50-79)
+
+  private handleAuth(msg: number, payload: Uint8Array): void {
+    if (this.role === 'server') {
+      if (msg !== Msg.USERAUTH_REQUEST) throw protocolError(`unexpected authentication message ${msg}`);
+      const r = new SshReader(payload, 'USERAUTH_REQUEST');
+      r.byte();
+      r.text(256);
+      const service = r.ascii(256);
+      r.ascii(64);
+      if (service !== 'ssh-connection') {
+        throw new SshProtocolError('SERVICE_NOT_AVAILABLE', DisconnectReason.SERVICE_NOT_AVAILABLE, `service ${JSON.stringify(service)} is not available`);
+      }
+      // No method succeeds yet: every request is answered with the methods that can continue.
+      const methods = this.options.authMethods ?? DEFAULT_AUTH_METHODS;
+      this.sendPacket(new SshWriter().byte(Msg.USERAUTH_FAILURE).nameList(methods).boolean(false).finish());
+      return;
+    }
+    switch (msg) {
+      case Msg.USERAUTH_FAILURE: {
+        const r = new SshReader(payload, 'USERAUTH_FAILURE');
+        r.byte();
+        const methods = r.nameList(4096);
+        const partialSuccess = r.boolean();
+        r.end();
+        this.emit({ type: 'authFailure', methods, partialSuccess });
+        return;
+      }
+      case Msg.USERAUTH_SUCCESS:
+        if (payload.length !== 1) throw protocolError('USERAUTH_SUCCESS has trailing bytes');
+        this.machine({ type: 'AUTH_SUCCEEDED' });
+        this.emit({ type: 'authSuccess' });
+        return;
+      case Msg.USERAUTH_BANNER: {
+        const r = new SshReader(payload, 'USERAUTH_BANNER');
+        r.byte();
+        const message = r.text(65536);
+        r.ascii(256);
+        r.end();
+        this.emit({ type: 'banner', message });
+        return;
+      }
+      default:
+        throw protocolError(`unexpected authentication message ${msg}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- connection (80-127)
+
+  /**
+   * Until the connection layer exists, refuse politely what needs an answer: global requests get
+   * REQUEST_FAILURE (RFC 4254 4), channel opens OPEN_FAILURE "administratively prohibited" (5.1).
+   */
+  private handleConnection(msg: number, payload: Uint8Array): void {
+    if (msg === Msg.GLOBAL_REQUEST) {
+      const r = new SshReader(payload, 'GLOBAL_REQUEST');
+      r.byte();
+      r.ascii(256);
+      if (r.boolean()) this.sendPacket(new Uint8Array([Msg.REQUEST_FAILURE]));
+      return;
+    }
+    if (msg === Msg.CHANNEL_OPEN) {
+      const r = new SshReader(payload, 'CHANNEL_OPEN');
+      r.byte();
+      r.ascii(256);
+      const sender = r.uint32();
+      this.sendPacket(new SshWriter().byte(Msg.CHANNEL_OPEN_FAILURE).uint32(sender).uint32(1).string('channels are not supported').string('').finish());
+      return;
+    }
+    if (msg === Msg.REQUEST_SUCCESS || msg === Msg.REQUEST_FAILURE) return;
+    throw protocolError(`unexpected connection message ${msg}`);
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
