@@ -1,0 +1,129 @@
+/**
+ * Test-only support for the core/kex suites: hex helpers, scripted random sources that replay
+ * published private keys through the methods, the crypto providers to run against, and fixture
+ * loading. Fixture files are read with node:fs because the suites run under vitest on Node; this
+ * folder is excluded from the build (tsconfig.build.json) and the shipped engine reads no files.
+ */
+import { readFileSync } from 'node:fs';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { sha1 } from '@noble/hashes/legacy.js';
+import type { CryptoProvider, EcCurve, HashName, Hasher, RandomSource } from '../../crypto/provider.ts';
+import type { KexContext } from '../types.ts';
+
+export function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+export function unhex(s: string): Uint8Array {
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new Error(`bad hex: ${s.slice(0, 20)}`);
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * A random source that returns the given chunks in order and insists each request asks for
+ * exactly the next chunk's length, so a test also pins down what a method draws and when.
+ */
+export function scriptedRandom(...chunks: Uint8Array[]): RandomSource & { remaining(): number } {
+  const queue = chunks.map((c) => Uint8Array.from(c));
+  const source = (n: number): Uint8Array => {
+    const next = queue.shift();
+    if (next === undefined) throw new Error(`scripted random exhausted (asked for ${n} bytes)`);
+    if (next.length !== n) throw new Error(`scripted random: asked for ${n} bytes, next chunk has ${next.length}`);
+    return next;
+  };
+  return Object.assign(source, { remaining: () => queue.length });
+}
+
+/** Wrap a random source and record the size of every request. */
+export function recordingRandom(inner: RandomSource): RandomSource & { sizes: number[] } {
+  const sizes: number[] = [];
+  const source = (n: number): Uint8Array => {
+    sizes.push(n);
+    return inner(n);
+  };
+  return Object.assign(source, { sizes });
+}
+
+const fixturesDir = new URL('../../../fixtures/kex/', import.meta.url);
+
+export function fixtureText(name: string): string {
+  return readFileSync(new URL(name, fixturesDir), 'latin1');
+}
+
+export function fixtureJson<T>(name: string): T {
+  return JSON.parse(fixtureText(name)) as T;
+}
+
+const hashes = { sha1, sha256, sha384, sha512 } as const;
+const nist = { p256, p384, p521 } as const;
+
+function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  let b = base % modulus;
+  let e = exponent;
+  while (e > 0n) {
+    if (e & 1n) result = (result * b) % modulus;
+    b = (b * b) % modulus;
+    e >>= 1n;
+  }
+  return result;
+}
+
+/**
+ * The key-agreement part of a CryptoProvider straight on @noble, for checking the kex methods
+ * before core/crypto/pure.ts lands. Anything else throws, so a method reaching for an unexpected
+ * primitive fails loudly.
+ */
+const nobleKexProvider: CryptoProvider = new Proxy(
+  {
+    name: 'noble-kex-test',
+    hash: (alg: HashName, data: Uint8Array) => hashes[alg](data),
+    createHash(alg: HashName): Hasher {
+      const h = hashes[alg].create();
+      const hasher: Hasher = {
+        update(data) {
+          h.update(data);
+          return hasher;
+        },
+        digest: () => h.digest(),
+      };
+      return hasher;
+    },
+    x25519PublicKey: (privateKey: Uint8Array) => x25519.getPublicKey(privateKey),
+    x25519SharedSecret: (privateKey: Uint8Array, peer: Uint8Array) => x25519.getSharedSecret(privateKey, peer),
+    ecdhPublicKey: (curve: EcCurve, privateKey: Uint8Array) => nist[curve].getPublicKey(privateKey, false),
+    ecdhSharedSecret: (curve: EcCurve, privateKey: Uint8Array, peer: Uint8Array) =>
+      nist[curve].getSharedSecret(privateKey, peer, true).subarray(1),
+    modPow,
+  } as Record<string | symbol, unknown>,
+  {
+    get(target, key) {
+      if (key in target) return target[key];
+      if (typeof key === 'symbol' || key === 'then') return undefined;
+      throw new Error(`noble-kex-test provider does not implement ${key}`);
+    },
+  },
+) as unknown as CryptoProvider;
+
+/** Every provider the kex suites run against. */
+export const providers: readonly CryptoProvider[] = [nobleKexProvider];
+
+export function context(crypto: CryptoProvider, random: RandomSource): KexContext {
+  return { crypto, random };
+}
+
+/** Run `fn` and return the error it throws, or fail if it returns. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an exception, none was thrown');
+}
