@@ -53,8 +53,11 @@ export function isSignatureAlgorithm(name: string): name is SignatureAlgorithm {
   return (SIGNATURE_ALGORITHMS as readonly string[]).includes(name);
 }
 
-/** Signature algorithms a key can make, most preferred first (RFC 8332 section 3 for RSA). */
-export function signatureAlgorithmsForKey(type: KeyType): SignatureAlgorithm[] {
+/**
+ * Signature algorithms a key can make, most preferred first (RFC 8332 section 3 for RSA). Typed
+ * as plain strings so callers can test negotiated names against it without casts.
+ */
+export function signatureAlgorithmsForKey(type: KeyType): string[] {
   return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
 }
 
