@@ -1,10 +1,10 @@
 /**
  * Test-only support for the core/kex suites: hex helpers, scripted random sources that replay
- * published private keys through the methods, the crypto providers to run against, and fixture
- * loading. Fixture files are read with node:fs because the suites run under vitest on Node; this
- * folder is excluded from the build (tsconfig.build.json) and the shipped engine reads no files.
+ * published private keys through the methods, and the crypto providers to run against. This folder
+ * is excluded from the build (tsconfig.build.json). It stays free of node:* like the rest of core/
+ * (core/purity.test.ts checks every non-test file), so the *.test.ts files read the fixtures
+ * themselves; {@link fixtureUrl} only says where they are.
  */
-import { readFileSync } from 'node:fs';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
@@ -50,14 +50,9 @@ export function recordingRandom(inner: RandomSource): RandomSource & { sizes: nu
   return Object.assign(source, { sizes });
 }
 
-const fixturesDir = new URL('../../../fixtures/kex/', import.meta.url);
-
-export function fixtureText(name: string): string {
-  return readFileSync(new URL(name, fixturesDir), 'latin1');
-}
-
-export function fixtureJson<T>(name: string): T {
-  return JSON.parse(fixtureText(name)) as T;
+/** Where a file of fixtures/kex/ lives, for the test files to read. */
+export function fixtureUrl(name: string): URL {
+  return new URL(`../../../fixtures/kex/${name}`, import.meta.url);
 }
 
 const hashes = { sha1, sha256, sha384, sha512 } as const;
