@@ -1,0 +1,11 @@
+/**
+ * hermit-ssh for Node (`hermit-ssh/node`): the socket pump that runs an SshEngine over a
+ * `net.Socket`, the node:crypto provider, and the small connect/serve/probe helpers the `hermit`
+ * command is built from. The full client and server API grows on top of these.
+ */
+export { ConnectError, ConnectionPump, dialTcp, type CloseReason, type ConnectionPumpOptions } from './connection-pump.ts';
+export { nodeCrypto } from './crypto-node.ts';
+export { formatProbeJson, formatProbeLines, probe, ProbeError, type AlgorithmOptions, type ProbeOptions, type ProbeResult } from './probe.ts';
+export { serve, type RunningServer, type ServeOptions } from './serve.ts';
+export { DEFAULT_HOST_KEYS, defaultStateDir, loadHostKeyFiles, loadOrCreateHostKeys, type HostKeyFile } from './state-dir.ts';
+export { generateHostKey, KeyFileError, readPrivateKeyFile, writePrivateKeyFile, type HostKeyType } from './keys.ts';
