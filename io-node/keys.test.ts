@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { sha512 } from '@noble/hashes/sha2.js';
 import type { CryptoProvider, HashName } from '../core/crypto/provider.ts';
 import { pureCrypto } from '../core/crypto/pure.ts';
-import { nobleTestCrypto } from '../core/keys/noble-test-crypto.ts';
+import { nobleTestCrypto } from '../core/keys/tests/noble-test-crypto.ts';
 import {
   KeyFormatError,
   decodeBase64,

@@ -5,7 +5,8 @@ import { SshReader } from '../wire/reader.ts';
 import { SshWriter } from '../wire/writer.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
 import { KeyFormatError, type KeyFormatErrorCode } from './errors.ts';
-import { nobleTestCrypto } from './noble-test-crypto.ts';
+import { pureCrypto } from '../crypto/pure.ts';
+import { nobleTestCrypto } from './tests/noble-test-crypto.ts';
 import {
   ecdsaPrivateKey,
   ed25519PrivateKey,
@@ -21,7 +22,10 @@ import { sign, signatureAlgorithmsForKey, verifySignature } from './signature.ts
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/keys/${name}`, import.meta.url), 'utf8');
 const NAMES = ['ed25519', 'ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048', 'rsa-3072'] as const;
-const PROVIDERS: [string, KeyDerivationCrypto][] = [['noble-test', nobleTestCrypto]];
+const PROVIDERS: [string, KeyDerivationCrypto][] = [
+  ['pure', pureCrypto],
+  ['noble-test', nobleTestCrypto],
+];
 
 function expectKeyError(fn: () => unknown, code: KeyFormatErrorCode, message?: RegExp): KeyFormatError {
   let caught: unknown;
@@ -259,5 +263,24 @@ describe('generatePrivateKey and serializeOpenSshPrivateKey', () => {
     expect(parseOpenSshPrivateKey(serializeOpenSshPrivateKey(key, seededRandom('x')))[0]!.comment).toBe('ünïcödé ✓');
     const bare = { ...key, comment: '' };
     expect(parseOpenSshPrivateKey(serializeOpenSshPrivateKey(bare, seededRandom('x')))[0]!.comment).toBe('');
+  });
+});
+
+describe('parseOpenSshPrivateKey on mutated files', () => {
+  it('either parses or throws KeyFormatError, never anything else', () => {
+    const random = seededRandom('private key mutations');
+    for (const name of NAMES) {
+      const bytes = binaryOf(fixture(name));
+      for (let i = 0; i < 150; i++) {
+        const [a, b, c] = random(3);
+        const mutated = bytes.slice();
+        mutated[(b! * 256 + c!) % mutated.length]! ^= 1 << (a! % 8);
+        try {
+          parseOpenSshPrivateKey(armour(mutated));
+        } catch (err) {
+          expect(err).toBeInstanceOf(KeyFormatError);
+        }
+      }
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { DisconnectReason, SshProtocolError } from '../errors.ts';
+import { seededRandom } from '../random.ts';
 import { SshWriter } from '../wire/writer.ts';
 import { decodeBase64 } from './base64.ts';
 import {
@@ -150,5 +151,26 @@ describe('public key constructors', () => {
     });
     keys.forEach((k, i) => expect(publicKeysEqual(k, rebuilt[i]!)).toBe(true));
     expect(publicKeysEqual(keys[0]!, keys[1]!)).toBe(false);
+  });
+});
+
+describe('parsePublicKeyBlob on mutated input', () => {
+  it('either parses or throws HOST_KEY_INVALID, never anything else', () => {
+    const random = seededRandom('public key mutations');
+    for (const [name] of FIXTURES) {
+      const blob = pubBlob(name);
+      for (let i = 0; i < 300; i++) {
+        const [a, b, c] = random(3);
+        const mutated = blob.slice(0, blob.length - (a! % 3 === 0 ? b! % 8 : 0));
+        mutated[(b! * 256 + c!) % mutated.length]! ^= 1 << (a! % 8);
+        try {
+          const key = parsePublicKeyBlob(mutated);
+          expect(encodePublicKeyBlob(key)).toEqual(mutated);
+        } catch (err) {
+          expect(err).toBeInstanceOf(SshProtocolError);
+          expect((err as SshProtocolError).code).toBe('HOST_KEY_INVALID');
+        }
+      }
+    }
   });
 });

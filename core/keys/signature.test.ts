@@ -2,10 +2,12 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { SshUsageError } from '../errors.ts';
+import { seededRandom } from '../random.ts';
 import { SshReader } from '../wire/reader.ts';
 import { SshWriter, concatBytes } from '../wire/writer.ts';
 import { decodeBase64 } from './base64.ts';
-import { nobleTestCrypto } from './noble-test-crypto.ts';
+import { pureCrypto } from '../crypto/pure.ts';
+import { nobleTestCrypto } from './tests/noble-test-crypto.ts';
 import { parseOpenSshPrivateKey, type PrivateKey } from './private-key.ts';
 import { ECDSA_CURVES, parsePublicKeyBlob } from './public-key.ts';
 import {
@@ -22,7 +24,10 @@ const NAMES = ['ed25519', 'ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048', 'rs
 const KEYS: Record<string, PrivateKey> = Object.fromEntries(NAMES.map((n) => [n, parseOpenSshPrivateKey(fixture(n))[0]!]));
 const key = (name: (typeof NAMES)[number]) => KEYS[name]!;
 
-const PROVIDERS: [string, SignatureCrypto][] = [['noble-test', nobleTestCrypto]];
+const PROVIDERS: [string, SignatureCrypto][] = [
+  ['pure', pureCrypto],
+  ['noble-test', nobleTestCrypto],
+];
 const data = new TextEncoder().encode('exchange hash stand-in');
 
 const CASES = NAMES.flatMap((name) => signatureAlgorithmsForKey(key(name).type).map((alg) => [name, alg] as const));
@@ -198,5 +203,22 @@ describe.each(PROVIDERS)('interop with ssh-keygen -Y sign (%s provider)', (_name
     wrong[wrong.length - 1]! ^= 1;
     expect(verifySignature(crypto, pub, alg, signature, wrong)).toBe(false);
     if (pub.type === 'ssh-rsa') expect(verifySignature(crypto, pub, 'rsa-sha2-256', signature, signedData)).toBe(false);
+  });
+});
+
+describe('verifySignature on mutated signatures', () => {
+  it('returns false, never throws, for single-bit flips and truncations of valid blobs', () => {
+    const random = seededRandom('signature mutations');
+    for (const name of NAMES) {
+      const k = key(name);
+      const alg = signatureAlgorithmsForKey(k.type)[0]!;
+      const good = sign(nobleTestCrypto, k, alg, data);
+      for (let i = 0; i < 60; i++) {
+        const [a, b, c] = random(3);
+        const mutated = good.slice(0, good.length - (a! % 4 === 0 ? 1 + (b! % 8) : 0));
+        if (mutated.length === good.length) mutated[(b! * 256 + c!) % mutated.length]! ^= 1 << (a! % 8);
+        expect(verifySignature(nobleTestCrypto, k.publicKey, alg, mutated, data)).toBe(false);
+      }
+    }
   });
 });

@@ -6,9 +6,9 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { PKCS1_SHA1, PKCS1_SHA256, PKCS1_SHA384, PKCS1_SHA512 } from 'micro-rsa-dsa-dh/rsa.js';
-import type { EcCurve, HashName } from '../crypto/provider.ts';
-import type { KeyDerivationCrypto } from './private-key.ts';
-import type { SignatureCrypto } from './signature.ts';
+import type { EcCurve, HashName } from '../../crypto/provider.ts';
+import type { KeyDerivationCrypto } from '../private-key.ts';
+import type { SignatureCrypto } from '../signature.ts';
 
 const CURVES = { p256, p384, p521 } as const;
 const PKCS1 = { sha1: PKCS1_SHA1, sha256: PKCS1_SHA256, sha384: PKCS1_SHA384, sha512: PKCS1_SHA512 } as const;
