@@ -32,9 +32,9 @@ interface ZeroSharedFixture {
 }
 const zeroShared = JSON.parse(readFileSync(fixtureUrl('x25519-zero-shared.json'), 'utf8')) as ZeroSharedFixture;
 
-// The points cr.yp.to/ecdh.html lists for X25519 implementations to reject (RFC 7748 section 6.1's
-// "all-zero value" check catches them); the Wycheproof fixture covers these and their
-// non-canonical encodings too.
+// The values of the cr.yp.to/ecdh.html rejection list that fit in 255 bits: 0, 1, the two points
+// of order 8, and p-1, p, p+1. RFC 7748 section 6.1's all-zero check is what catches them. The
+// Wycheproof fixture adds their top-bit-set encodings, which X25519 masks back to the same points.
 const crYpToLowOrder = [
   '0000000000000000000000000000000000000000000000000000000000000000',
   '0100000000000000000000000000000000000000000000000000000000000000',
