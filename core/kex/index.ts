@@ -66,7 +66,9 @@ export const kexMethods: ReadonlyMap<string, KexMethod> = new Map(all.map((m) =>
 /**
  * OpenSSH 9.x's default KexAlgorithms order, keeping only what we implement (the sntrup761
  * hybrids are left out). OpenSSH 9.9 put mlkem768x25519-sha256 after the sntrup761 pair, and
- * 10.0 moved it first; with sntrup761 absent both orders reduce to this list.
+ * 10.x moved it first; with sntrup761 absent both orders reduce to this list. (OpenSSH 10.x also
+ * keeps the finite-field methods, group exchange included, in its client default only; a server
+ * wanting that behaviour filters them out of this list.)
  */
 export const defaultKexAlgorithms: readonly string[] = Object.freeze([
   'mlkem768x25519-sha256',

@@ -41,7 +41,7 @@ function combine(ctx: KexContext, kPq: Uint8Array, kCl: Uint8Array): Uint8Array 
   }
 }
 
-const describe = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause));
+const reason = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause));
 
 export const mlkem768x25519Sha256: KexMethod = {
   name: 'mlkem768x25519-sha256',
@@ -64,7 +64,7 @@ export const mlkem768x25519Sha256: KexMethod = {
       try {
         kPq = ml_kem768.decapsulate(ct, dk);
       } catch (cause) {
-        throw kexError(`ML-KEM-768 decapsulation failed: ${describe(cause)}`);
+        throw kexError(`ML-KEM-768 decapsulation failed: ${reason(cause)}`);
       }
       let kCl: Uint8Array;
       try {
@@ -90,7 +90,7 @@ export const mlkem768x25519Sha256: KexMethod = {
       // noble performs the FIPS 203 section 7.2 modulus check on ek and throws if it fails.
       encapsulated = ml_kem768.encapsulate(ek, m);
     } catch (cause) {
-      throw kexError(`client ML-KEM-768 encapsulation key rejected: ${describe(cause)}`);
+      throw kexError(`client ML-KEM-768 encapsulation key rejected: ${reason(cause)}`);
     } finally {
       wipe(m);
     }
