@@ -160,7 +160,7 @@ export class ConnectionPump {
       return;
     }
     if (!isPromiseLike(answer)) {
-      this.engine.resolve(decision.id, answer, this.clock());
+      this.answer(decision, answer);
       return;
     }
     // Reading pauses while a decision is open: the engine would only buffer what we feed it.
@@ -169,13 +169,7 @@ export class ConnectionPump {
     answer.then(
       (value) => {
         this.pendingDecisions--;
-        if (this.engine.isClosed) return this.pump();
-        try {
-          this.engine.resolve(decision.id, value, this.clock());
-        } catch (err) {
-          this.failLocally(err);
-          return;
-        }
+        if (!this.engine.isClosed) this.answer(decision, value);
         this.pump();
       },
       (err: unknown) => {
@@ -183,6 +177,15 @@ export class ConnectionPump {
         this.failLocally(err);
       },
     );
+  }
+
+  /** An answer the engine refuses (wrong type for the decision) is the handler's bug: end the connection with it. */
+  private answer(decision: Decision, value: unknown): void {
+    try {
+      this.engine.resolve(decision.id, value, this.clock());
+    } catch (err) {
+      this.failLocally(err);
+    }
   }
 
   private failLocally(err: unknown): void {

@@ -58,7 +58,8 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
     role: 'client',
     now: performance.now(),
     crypto: options.crypto ?? nodeCrypto,
-    handshakeTimeoutMs: timeoutMs,
+    // The probe's own deadline below covers the handshake too, with a message naming the stage.
+    handshakeTimeoutMs: 0,
     ...(options.algorithms ? { algorithms: options.algorithms } : {}),
     ...(options.username !== undefined ? { username: options.username } : {}),
   });
