@@ -100,6 +100,11 @@ export interface SshEngineOptions {
   readonly username?: string;
   /** Server: authentication methods announced in USERAUTH_FAILURE. */
   readonly authMethods?: readonly string[];
+  /**
+   * Server: accept the `none` method (RFC 4252 section 5.2), as anonymous services do. Default
+   * false: `none` is answered with the list of methods that can continue.
+   */
+  readonly acceptNoneAuthentication?: boolean;
   /** Diffie-Hellman group exchange bounds (client), RFC 4419 section 3. */
   readonly gexBits?: { readonly min: number; readonly preferred: number; readonly max: number };
 }
@@ -191,6 +196,7 @@ export class SshEngine {
   private peerWantsExtInfo = false;
   private serverSigAlgs: readonly string[] | null = null;
   private peerKexinitCount = 0;
+  private readonly pendingGlobalReplies: string[] = [];
 
   private closed = false;
   private now: number;
@@ -295,6 +301,18 @@ export class SshEngine {
     this.tick(now);
     if (!this.phaseCache.startsWith('established.idle.')) throw new SshUsageError(`cannot re-key in phase ${this.phaseCache}: a key exchange is already running or the handshake has not finished`);
     this.guard(() => this.startRekey());
+  }
+
+  /**
+   * Send SSH_MSG_GLOBAL_REQUEST (RFC 4254 section 4). With `wantReply` the answer arrives as a
+   * `globalReply` event; replies come back in request order.
+   */
+  globalRequest(name: string, wantReply: boolean, data: Uint8Array, now: number): void {
+    if (this.closed) throw new SshUsageError('the connection is closed');
+    this.tick(now);
+    if (!this.phaseCache.endsWith('.connection')) throw new SshUsageError(`global requests need an authenticated connection (phase ${this.phaseCache})`);
+    this.sendPacket(new SshWriter().byte(Msg.GLOBAL_REQUEST).string(name).boolean(wantReply).raw(data).finish());
+    if (wantReply) this.pendingGlobalReplies.push(name);
   }
 
   /** Send SSH_MSG_IGNORE (RFC 4253 section 11.2): padding traffic or a keepalive probe. */
@@ -616,7 +634,7 @@ export class SshEngine {
     const server = this.role === 'server' ? round.ours : theirs;
     const negotiated = negotiate(client, server, (c) => cipherInfo[c]?.aead ?? false);
     round.negotiated = negotiated;
-    if (theirs.firstKexPacketFollows && !guessWasRight(theirs, negotiated)) round.ignoreNextKexPacket = true;
+    if (theirs.firstKexPacketFollows && !guessWasRight(round.ours, theirs)) round.ignoreNextKexPacket = true;
     if (negotiated.kex !== GEX_SHA256) {
       const method = kexMethods.get(negotiated.kex);
       if (!method) throw kexError(`negotiated unknown kex ${negotiated.kex}`);
@@ -939,11 +957,18 @@ export class SshEngine {
       r.byte();
       r.text(256);
       const service = r.ascii(256);
-      r.ascii(64);
+      const method = r.ascii(64);
       if (service !== 'ssh-connection') {
         throw new SshProtocolError('SERVICE_NOT_AVAILABLE', DisconnectReason.SERVICE_NOT_AVAILABLE, `service ${JSON.stringify(service)} is not available`);
       }
-      // No method succeeds yet: every request is answered with the methods that can continue.
+      if (method === 'none' && this.options.acceptNoneAuthentication) {
+        this.sendPacket(new Uint8Array([Msg.USERAUTH_SUCCESS]));
+        this.machine({ type: 'AUTH_SUCCEEDED' });
+        this.timers.clear('loginGrace');
+        this.emit({ type: 'authSuccess' });
+        return;
+      }
+      // No other method succeeds yet: every request is answered with the methods that can continue.
       const methods = this.options.authMethods ?? DEFAULT_AUTH_METHODS;
       this.sendPacket(new SshWriter().byte(Msg.USERAUTH_FAILURE).nameList(methods).boolean(false).finish());
       return;
@@ -999,7 +1024,12 @@ export class SshEngine {
       this.sendPacket(new SshWriter().byte(Msg.CHANNEL_OPEN_FAILURE).uint32(sender).uint32(1).string('channels are not supported').string('').finish());
       return;
     }
-    if (msg === Msg.REQUEST_SUCCESS || msg === Msg.REQUEST_FAILURE) return;
+    if (msg === Msg.REQUEST_SUCCESS || msg === Msg.REQUEST_FAILURE) {
+      const name = this.pendingGlobalReplies.shift();
+      if (name === undefined) throw protocolError('reply to a global request that was not made');
+      this.emit({ type: 'globalReply', name, success: msg === Msg.REQUEST_SUCCESS, data: payload.slice(1) });
+      return;
+    }
     throw protocolError(`unexpected connection message ${msg}`);
   }
 }

@@ -43,6 +43,7 @@ export type SshEvent =
   | { readonly type: 'serviceAccepted'; readonly service: string }
   | { readonly type: 'authFailure'; readonly methods: readonly string[]; readonly partialSuccess: boolean }
   | { readonly type: 'authSuccess' }
+  | { readonly type: 'globalReply'; readonly name: string; readonly success: boolean; readonly data: Uint8Array }
   | { readonly type: 'banner'; readonly message: string }
   | { readonly type: 'debug'; readonly message: string; readonly alwaysDisplay: boolean }
   | { readonly type: 'unimplemented'; readonly sequence: number }

@@ -105,9 +105,10 @@ export function negotiate(client: KexInit, server: KexInit, isAead: (cipher: str
 }
 
 /**
- * RFC 4253 section 7.1: a guessed first kex packet is right only if both the kex algorithm and the
- * host key algorithm the guesser put first are the ones negotiated.
+ * RFC 4253 section 7.1: a guessed first kex packet is right only if both sides prefer the same kex
+ * algorithm and the same host key algorithm (the first entries of both lists agree), which is also
+ * how OpenSSH decides whether to skip the guessed packet.
  */
-export function guessWasRight(peer: KexInit, negotiated: Negotiated): boolean {
-  return peer.kex[0] === negotiated.kex && peer.hostKey[0] === negotiated.hostKey;
+export function guessWasRight(ours: KexInit, theirs: KexInit): boolean {
+  return ours.kex[0] === theirs.kex[0] && ours.hostKey[0] === theirs.hostKey[0];
 }
