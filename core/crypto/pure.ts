@@ -27,6 +27,8 @@ const hashes = { sha1, sha256, sha384, sha512 } as const;
 const curves = { p256, p384, p521 } as const;
 /** Field element size in bytes: the length of a private scalar and of each point coordinate. */
 export const ecFieldLength: Record<EcCurve, number> = { p256: 32, p384: 48, p521: 66 };
+/** Group order n of each curve (SEC 2 / FIPS 186), for signature range checks. */
+export const ecCurveOrder: Record<EcCurve, bigint> = { p256: p256.Point.CURVE().n, p384: p384.Point.CURVE().n, p521: p521.Point.CURVE().n };
 
 function hashFn(alg: HashName) {
   const h = hashes[alg];
@@ -327,7 +329,7 @@ export const pureCrypto: CryptoProvider = {
     const c = curveFor(curve);
     const len = ecFieldLength[curve];
     if (!isUncompressedPoint(curve, publicKey)) return false;
-    const n = c.Point.CURVE().n;
+    const n = ecCurveOrder[curve];
     if (r <= 0n || s <= 0n || r >= n || s >= n) return false;
     const sig = new Uint8Array(2 * len);
     sig.set(bigintToBytes(r, len));
