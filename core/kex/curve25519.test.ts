@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { nodeCrypto } from '../../io-node/crypto-node.ts';
 import { SshUsageError } from '../errors.ts';
 import { seededRandom } from '../random.ts';
 import { curve25519Sha256, curve25519Sha256Libssh } from './curve25519.ts';
 import { expectKexFailure } from './tests/expect-kex.ts';
-import { context, fixtureUrl, hex, providers, scriptedRandom, thrown, unhex } from './tests/helpers.ts';
+import { context, fixtureUrl, hex, coreProviders, scriptedRandom, thrown, unhex } from './tests/helpers.ts';
+
+const providers = [...coreProviders, nodeCrypto];
 
 // RFC 7748 section 5.2 (scalar, input u, output u) and section 6.1 (Alice and Bob).
 const rfc7748Section52 = [

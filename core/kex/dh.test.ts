@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
+import { nodeCrypto } from '../../io-node/crypto-node.ts';
 import type { HashName } from '../crypto/provider.ts';
 import { SshUsageError } from '../errors.ts';
 import { seededRandom } from '../random.ts';
@@ -22,8 +23,10 @@ import {
   validateGexGroup,
 } from './dh.ts';
 import { expectKexFailure } from './tests/expect-kex.ts';
-import { context, fixtureUrl, hex, providers, recordingRandom, scriptedRandom, thrown } from './tests/helpers.ts';
+import { context, fixtureUrl, hex, coreProviders, recordingRandom, scriptedRandom, thrown } from './tests/helpers.ts';
 import type { DhGroup, KexMethod } from './types.ts';
+
+const providers = [...coreProviders, nodeCrypto];
 
 /**
  * The RFC 3526 groups, with what the RFC says of each: its section, the offset in its defining

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
+import { nodeCrypto } from '../../io-node/crypto-node.ts';
 import type { EcCurve } from '../crypto/provider.ts';
 import { SshUsageError } from '../errors.ts';
 import { seededRandom } from '../random.ts';
 import { bigintToBytes } from '../wire/writer.ts';
 import { ecdhSha2Nistp256, ecdhSha2Nistp384, ecdhSha2Nistp521, ecPointBytes, validateEcPoint } from './ecdh.ts';
 import { expectKexFailure } from './tests/expect-kex.ts';
-import { context, fixtureUrl, hex, providers, recordingRandom, scriptedRandom, thrown, unhex } from './tests/helpers.ts';
+import { context, fixtureUrl, hex, coreProviders, recordingRandom, scriptedRandom, thrown, unhex } from './tests/helpers.ts';
 import type { KexMethod } from './types.ts';
+
+const providers = [...coreProviders, nodeCrypto];
 
 interface EcdhFixture {
   curves: Record<

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { nodeCrypto } from '../../io-node/crypto-node.ts';
 import { seededRandom } from '../random.ts';
 import { chooseGexGroup, defaultKexAlgorithms, dhMethodForGroup, GEX_SHA256, GEX_SHA256_HASH, gexHashes, kexMethods } from './index.ts';
-import { context, hex, providers } from './tests/helpers.ts';
+import { context, coreProviders, hex } from './tests/helpers.ts';
 import type { KexMethod } from './types.ts';
+
+const providers = [...coreProviders, nodeCrypto];
 
 describe('kex registry', () => {
   it('lists every fixed-group method under its own name with its hash', () => {
@@ -69,5 +72,18 @@ describe.each(providers.map((p) => [p.name, p] as const))('every method on %s', 
     const first = run('1');
     expect(run('1')).toBe(first);
     expect(run('2')).not.toBe(first);
+  });
+});
+
+describe('providers agree byte for byte', () => {
+  it.each(everyMethod().map((m) => [m.name, m] as const))('%s: same seeds give the same values and K on every provider', (_method, method) => {
+    const transcript = (crypto: (typeof providers)[number]) => {
+      const client = method.clientStart(context(crypto, seededRandom(`${method.name}/cross/client`)));
+      const server = method.serverRespond(context(crypto, seededRandom(`${method.name}/cross/server`)), client.clientValue);
+      return [hex(client.clientValue), hex(server.serverValue), hex(server.secret), hex(client.finish(server.serverValue))];
+    };
+    const [first, ...rest] = providers.map(transcript);
+    expect(providers.length).toBeGreaterThan(1);
+    for (const other of rest) expect(other).toEqual(first);
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
+import { nodeCrypto } from '../../io-node/crypto-node.ts';
 import { SshUsageError } from '../errors.ts';
 import { seededRandom } from '../random.ts';
 import {
@@ -11,7 +12,9 @@ import {
   mlkem768x25519Sha256 as method,
 } from './mlkem.ts';
 import { expectKexFailure } from './tests/expect-kex.ts';
-import { context, fixtureUrl, hex, providers, recordingRandom, scriptedRandom, thrown, unhex } from './tests/helpers.ts';
+import { context, fixtureUrl, hex, coreProviders, recordingRandom, scriptedRandom, thrown, unhex } from './tests/helpers.ts';
+
+const providers = [...coreProviders, nodeCrypto];
 
 interface MlkemFixture {
   keygenDecaps: { tcId: number; seed: string; ek: string; c: string; K: string };

@@ -5,11 +5,8 @@
  * (core/purity.test.ts checks every non-test file), so the *.test.ts files read the fixtures
  * themselves; {@link fixtureUrl} only says where they are.
  */
-import { x25519 } from '@noble/curves/ed25519.js';
-import { p256, p384, p521 } from '@noble/curves/nist.js';
-import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
-import { sha1 } from '@noble/hashes/legacy.js';
-import type { CryptoProvider, EcCurve, HashName, Hasher, RandomSource } from '../../crypto/provider.ts';
+import type { CryptoProvider, RandomSource } from '../../crypto/provider.ts';
+import { pureCrypto } from '../../crypto/pure.ts';
 import type { KexContext } from '../types.ts';
 
 export function hex(bytes: Uint8Array): string {
@@ -55,59 +52,11 @@ export function fixtureUrl(name: string): URL {
   return new URL(`../../../fixtures/kex/${name}`, import.meta.url);
 }
 
-const hashes = { sha1, sha256, sha384, sha512 } as const;
-const nist = { p256, p384, p521 } as const;
-
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  let e = exponent;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
-    e >>= 1n;
-  }
-  return result;
-}
-
 /**
- * The key-agreement part of a CryptoProvider straight on @noble, for checking the kex methods
- * before core/crypto/pure.ts lands. Anything else throws, so a method reaching for an unexpected
- * primitive fails loudly.
+ * The providers under core/ the kex suites run against. The suites add io-node's nodeCrypto
+ * themselves: only *.test.ts files may reach into an adapter (core/purity.test.ts).
  */
-const nobleKexProvider: CryptoProvider = new Proxy(
-  {
-    name: 'noble-kex-test',
-    hash: (alg: HashName, data: Uint8Array) => hashes[alg](data),
-    createHash(alg: HashName): Hasher {
-      const h = hashes[alg].create();
-      const hasher: Hasher = {
-        update(data) {
-          h.update(data);
-          return hasher;
-        },
-        digest: () => h.digest(),
-      };
-      return hasher;
-    },
-    x25519PublicKey: (privateKey: Uint8Array) => x25519.getPublicKey(privateKey),
-    x25519SharedSecret: (privateKey: Uint8Array, peer: Uint8Array) => x25519.getSharedSecret(privateKey, peer),
-    ecdhPublicKey: (curve: EcCurve, privateKey: Uint8Array) => nist[curve].getPublicKey(privateKey, false),
-    ecdhSharedSecret: (curve: EcCurve, privateKey: Uint8Array, peer: Uint8Array) =>
-      nist[curve].getSharedSecret(privateKey, peer, true).subarray(1),
-    modPow,
-  } as Record<string | symbol, unknown>,
-  {
-    get(target, key) {
-      if (key in target) return target[key];
-      if (typeof key === 'symbol' || key === 'then') return undefined;
-      throw new Error(`noble-kex-test provider does not implement ${key}`);
-    },
-  },
-) as unknown as CryptoProvider;
-
-/** Every provider the kex suites run against. */
-export const providers: readonly CryptoProvider[] = [nobleKexProvider];
+export const coreProviders: readonly CryptoProvider[] = [pureCrypto];
 
 export function context(crypto: CryptoProvider, random: RandomSource): KexContext {
   return { crypto, random };
