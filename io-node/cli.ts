@@ -237,9 +237,9 @@ async function cmdServe(args: readonly string[]): Promise<number> {
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : e.message;
     throw new Error(`cannot listen on ${formatAddress(listen.host, listen.port)}: ${why}`);
   }
-  process.stdout.write(`listening on ${formatAddress(server.host, server.port)}\n`);
-
-  await new Promise<void>((resolve) => {
+  // Handlers first: whoever reads the line below may signal at once, and without a handler the
+  // default action kills the process before the goodbyes go out.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -248,6 +248,8 @@ async function cmdServe(args: readonly string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  process.stdout.write(`listening on ${formatAddress(server.host, server.port)}\n`);
+  await stopped;
   return 0;
 }
 
