@@ -95,3 +95,40 @@ describe('node: outputs are plain Uint8Arrays', () => {
     for (const o of outs) expect(Object.getPrototypeOf(o)).toBe(Uint8Array.prototype);
   });
 });
+
+describe('Node Buffers as inputs', () => {
+  // Buffer.prototype.slice is a view, not a copy: state derived from caller arrays must still be private.
+  for (const provider of [nodeCrypto, pureCrypto]) {
+    for (const [cipher, mac] of combinations) {
+      it(`${provider.name}: ${cipher} ${mac ?? ''} with Buffer keys and packets`, () => {
+        const k = keysFor(cipher, mac, 'buffers');
+        const keys = { key: Buffer.from(k.key), iv: Buffer.from(k.iv), macKey: Buffer.from(k.macKey) };
+        const ivBefore = toHex(keys.iv);
+        const sealer = createSealer(provider, cipher, mac, keys);
+        const opener = createOpener(provider, cipher, mac, keys);
+        const pks = [0, 1, 2].map((i) => Buffer.from(makePacket(new Uint8Array(40 * i + 3).fill(i), sealer.blockSize, sealer.lengthExcludedFromPadding)));
+        const wires = pks.map((pk, i) => sealer.seal(i, pk));
+        wires.forEach((w, i) => {
+          expect(opener.decryptLength(i, Buffer.from(w.subarray(0, opener.lengthBytes)))).toBe(pks[i]!.length - 4);
+          expect(toHex(opener.open(i, Buffer.from(w))!)).toBe(toHex(pks[i]!));
+        });
+        expect(toHex(keys.iv)).toBe(ivBefore);
+      });
+    }
+  }
+
+  it('AES-CTR does not advance a Buffer IV it was given', () => {
+    for (const provider of [nodeCrypto, pureCrypto]) {
+      const iv = Buffer.alloc(16, 7);
+      provider.createAesCtr(Buffer.alloc(16, 1), iv).update(new Uint8Array(100));
+      expect(iv.every((b) => b === 7)).toBe(true);
+    }
+  });
+
+  it('none sealer/opener return copies even for Buffers', () => {
+    const pk = Buffer.from(makePacket(Uint8Array.of(1), 8, false));
+    const wire = createSealer(nodeCrypto, 'none', null, { key: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) }).seal(0, pk);
+    pk[5] = 99;
+    expect(wire[5]).toBe(1);
+  });
+});

@@ -52,7 +52,7 @@ class KeyCache<T> {
     const hit = this.map.get(key);
     if (hit && hit.bytes.length === key.length && hit.bytes.every((b, i) => b === key[i])) return hit.value;
     const value = make();
-    this.map.set(key, { bytes: key.slice(), value });
+    this.map.set(key, { bytes: new Uint8Array(key), value });
     return value;
   }
 }
@@ -282,7 +282,7 @@ export const nodeCrypto: CryptoProvider = {
   hmac: (alg, key, data) => view(nc.createHmac(hashName(alg), key).update(data).digest()),
   createHmac(alg, key) {
     const name = hashName(alg);
-    const k = key.length > 0 ? nc.createSecretKey(key) : key.slice();
+    const k = key.length > 0 ? nc.createSecretKey(key) : new Uint8Array(0);
     return (parts) => {
       const h = nc.createHmac(name, k);
       for (const p of parts) h.update(p);

@@ -21,7 +21,8 @@ class GcmState {
   constructor(crypto: CryptoProvider, keys: PacketKeys) {
     if (keys.iv.length < 12) throw new RangeError('AES-GCM needs a 12-byte IV');
     this.aead = crypto.createAesGcm(keys.key);
-    this.iv = keys.iv.slice(0, 12);
+    // A private copy (the counter is advanced in place); Buffer.slice would share memory.
+    this.iv = new Uint8Array(keys.iv.subarray(0, 12));
   }
 
   /** invocation_counter += 1 modulo 2^64; the fixed field (bytes 0-3) never changes. */

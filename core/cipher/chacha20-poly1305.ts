@@ -24,8 +24,9 @@ class ChaChaPolyState {
 
   constructor(protected readonly crypto: CryptoProvider, keys: PacketKeys) {
     if (keys.key.length < 64) throw new RangeError('chacha20-poly1305 needs a 64-byte key');
-    this.mainKey = keys.key.slice(0, 32);
-    this.headerKey = keys.key.slice(32, 64);
+    // Copies, never views (Buffer.slice would be one): the caller may wipe its key material.
+    this.mainKey = new Uint8Array(keys.key.subarray(0, 32));
+    this.headerKey = new Uint8Array(keys.key.subarray(32, 64));
   }
 
   /** uint64 sequence number; SSH sequence numbers are uint32, so the top half stays zero. */

@@ -10,8 +10,9 @@ export function createNoneSealer(): PacketSealer {
     blockSize: 8,
     lengthExcludedFromPadding: false,
     macLength: 0,
-    // A copy, so the caller may reuse its buffer whatever cipher is in force.
-    seal: (_seq, plain) => plain.slice(),
+    // A copy, so the caller may reuse its buffer whatever cipher is in force (new Uint8Array, since
+    // Buffer.slice would not copy).
+    seal: (_seq, plain) => new Uint8Array(plain),
   };
 }
 
@@ -22,6 +23,6 @@ export function createNoneOpener(): PacketOpener {
     macLength: 0,
     lengthBytes: 4,
     decryptLength: (_seq, head) => (head.length < 4 ? -1 : readU32(head, 0)),
-    open: (_seq, wire) => wire.slice(),
+    open: (_seq, wire) => new Uint8Array(wire),
   };
 }

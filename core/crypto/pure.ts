@@ -55,7 +55,8 @@ class PureAesCtr implements StreamCipher {
   private spareUsed = 16;
 
   constructor(private readonly key: Uint8Array, iv: Uint8Array) {
-    this.counter = iv.slice();
+    // Advanced in place, so a private copy (Buffer.slice would alias the caller's IV).
+    this.counter = new Uint8Array(iv);
   }
 
   update(data: Uint8Array): Uint8Array {
@@ -255,12 +256,12 @@ export const pureCrypto: CryptoProvider = {
   createAesCtr(key, iv) {
     if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new RangeError('AES key must be 16, 24 or 32 bytes');
     if (iv.length !== 16) throw new RangeError('AES-CTR IV must be 16 bytes');
-    return new PureAesCtr(key.slice(), iv);
+    return new PureAesCtr(new Uint8Array(key), iv);
   },
 
   createAesGcm(key): AeadCipher {
     if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new RangeError('AES key must be 16, 24 or 32 bytes');
-    const k = key.slice();
+    const k = new Uint8Array(key);
     return {
       seal: (nonce, aad, plaintext) => gcm(k, nonce, aad).encrypt(plaintext),
       open(nonce, aad, ciphertextAndTag) {
