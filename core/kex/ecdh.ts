@@ -1,11 +1,11 @@
 /**
- * ecdh-sha2-nistp256, ecdh-sha2-nistp384 and ecdh-sha2-nistp521 (RFC 5656 section 4, with the
- * hash per curve from section 6.2.1 and the point encoding of section 3.1 / SEC1 2.3.3).
+ * ecdh-sha2-nistp256, ecdh-sha2-nistp384 and ecdh-sha2-nistp521 (RFC 5656 section 4, names and
+ * hash per curve from sections 6.3 and 6.2.1, points encoded per SEC1 section 2.3.3).
  *
  * Q_C and Q_S are uncompressed SEC1 points (0x04 || X || Y) sent as strings; K is the x
  * coordinate of the shared point, hashed as an mpint. RFC 5656 section 4 requires each side to
- * check that the peer's point is on the curve (section 3.1 and SEC1 3.2.2.1); the curves have
- * cofactor 1, so "on the curve and not the point at infinity" is the whole check. We refuse
+ * validate the peer's public key (SEC1 section 3.2.2); the curves have cofactor 1, so "on the
+ * curve, coordinates reduced, not the point at infinity" is the whole check. We refuse
  * compressed points and the infinity encoding by length, like OpenSSH, and check the curve
  * equation ourselves so the guarantee does not depend on which crypto provider is plugged in.
  */
@@ -49,8 +49,8 @@ export function ecPointBytes(curve: EcCurve): number {
 
 /**
  * Throw KEY_EXCHANGE_FAILED unless `point` is an uncompressed encoding of a finite point on the
- * curve with both coordinates reduced mod p (SEC1 3.2.2.1 partial validation, which is full
- * validation for cofactor-1 curves).
+ * curve with both coordinates reduced mod p (SEC1 section 3.2.2; for cofactor-1 curves this is
+ * full validation).
  */
 export function validateEcPoint(curve: EcCurve, point: Uint8Array, who: string): void {
   const c = curves[curve];
