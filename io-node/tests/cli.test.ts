@@ -7,12 +7,14 @@ import { createServer } from 'node:net';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, fingerprintOf, openSshBinaries, runHermit, startHermitServe, tempDir } from './openssh.ts';
+import { ensureBuilt, failEachTestWithoutOpenSsh, fingerprintOf, runHermit, startHermitServe, tempDir } from './openssh.ts';
 
 const dirs: string[] = [];
 
+const haveOpenSsh = failEachTestWithoutOpenSsh();
+
 beforeAll(async () => {
-  openSshBinaries();
+  if (!haveOpenSsh) return;
   await ensureBuilt();
 });
 

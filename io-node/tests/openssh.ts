@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { beforeEach } from 'vitest';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = join(repoRoot, 'dist', 'io-node', 'cli.js');
@@ -56,6 +57,24 @@ export function openSshBinaries(): OpenSshBinaries {
     throw new Error(`OpenSSH interop tests need ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed; ${INSTALL_HINT}`);
   }
   return found as unknown as OpenSshBinaries;
+}
+
+/**
+ * Call at the top of an interop test file. Without OpenSSH every test of the file fails with the
+ * install hint (a throwing beforeAll alone would leave them reported as "skipped"). Returns
+ * whether the binaries are there, so that beforeAll can skip its setup and let the tests fail.
+ */
+export function failEachTestWithoutOpenSsh(): boolean {
+  let missing: Error | null = null;
+  try {
+    openSshBinaries();
+  } catch (err) {
+    missing = err as Error;
+  }
+  beforeEach(() => {
+    if (missing) throw missing;
+  });
+  return missing === null;
 }
 
 // ---------------------------------------------------------------- processes

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  failEachTestWithoutOpenSsh,
   ALL_CIPHERS,
   ALL_HOST_KEY_ALGORITHMS,
   ALL_KEX_OPENSSH,
@@ -15,7 +16,6 @@ import {
   freePort,
   keyForAlgorithm,
   makeHostKeys,
-  openSshBinaries,
   parseProbeOutput,
   runHermit,
   startSshd,
@@ -29,8 +29,10 @@ let keys: HostKeyFiles;
 let sshd: Sshd;
 let chachaOnly: Sshd;
 
+const haveOpenSsh = failEachTestWithoutOpenSsh();
+
 beforeAll(async () => {
-  openSshBinaries();
+  if (!haveOpenSsh) return;
   const [built, k] = await Promise.all([ensureBuilt(), makeHostKeys()]);
   expect(built).toMatch(/cli\.js$/);
   keys = k;

@@ -9,6 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  failEachTestWithoutOpenSsh,
   ALL_CIPHERS,
   ALL_HOST_KEY_ALGORITHMS,
   ALL_KEX_OPENSSH,
@@ -33,8 +34,10 @@ const AEAD = new Set(['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com',
 let keys: HostKeyFiles;
 let server: HermitServer;
 
+const haveOpenSsh = failEachTestWithoutOpenSsh();
+
 beforeAll(async () => {
-  openSshBinaries();
+  if (!haveOpenSsh) return;
   const [, k] = await Promise.all([ensureBuilt(), makeHostKeys()]);
   keys = k;
   server = await startHermitServe([
