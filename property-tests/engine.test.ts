@@ -45,10 +45,15 @@ function replayToClient(chunks: Uint8Array[], eofAtEnd = false): { events: SshEv
   const events: SshEvent[] = [];
   const sent: Uint8Array[] = [];
   const drain = () => {
-    for (let t = client.pollTransmit(); t; t = client.pollTransmit()) sent.push(t);
-    for (let e = client.pollEvent(); e; e = client.pollEvent()) {
-      events.push(e);
-      if (e.type === 'decision') client.resolve(e.decision.id, true, 0);
+    for (;;) {
+      const t = client.pollTransmit();
+      if (t) sent.push(t);
+      const e = client.pollEvent();
+      if (e) {
+        events.push(e);
+        if (e.type === 'decision') client.resolve(e.decision.id, true, 0);
+      }
+      if (!t && !e) return;
     }
   };
   drain();
