@@ -22,7 +22,7 @@ const READ_BUFFER = 64 * 1024;
 export class DenoConnectionPump {
   readonly closed: Promise<DenoCloseReason>;
   private readonly clock: () => number;
-  private timer: number | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
   private timerDeadline: number | null = null;
   private writing: Promise<void> = Promise.resolve();
   private pendingDecisions = 0;
@@ -36,7 +36,8 @@ export class DenoConnectionPump {
   constructor(readonly engine: SshEngine, readonly conn: Deno.Conn, private readonly options: DenoPumpOptions) {
     this.clock = options.clock ?? (() => performance.now());
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    if (conn instanceof Deno.TcpConn) conn.setNoDelay(true);
+    // Nagle would add a round trip of delay to every small SSH packet.
+    if ('setNoDelay' in conn) (conn as Deno.TcpConn).setNoDelay(true);
     this.pump();
     void this.readLoop();
   }
@@ -115,14 +116,15 @@ export class DenoConnectionPump {
     this.timer = null;
     this.timerDeadline = deadline;
     if (deadline === null) return;
-    this.timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       this.timer = null;
       this.timerDeadline = null;
       if (this.engine.isClosed) return;
       this.engine.handleTimeout(this.clock());
       this.pump();
     }, Math.min(Math.max(0, Math.ceil(deadline - this.clock())), 2 ** 31 - 1));
-    Deno.unrefTimer(this.timer);
+    Deno.unrefTimer(timer);
+    this.timer = timer;
   }
 
   private dispatch(event: SshEvent): void {
