@@ -9,6 +9,7 @@ import type { CryptoProvider, HashName } from '../core/crypto/provider.ts';
 import { pureCrypto } from '../core/crypto/pure.ts';
 import { nobleTestCrypto } from '../core/keys/tests/noble-test-crypto.ts';
 import {
+  ECDSA_CURVES,
   KeyFormatError,
   decodeBase64,
   encodeBase64,
@@ -107,6 +108,19 @@ describe.each(PROVIDERS)('signatures with the %s provider', (_name, crypto) => {
     if (key.type !== 'ssh-rsa' && key.type !== 'ssh-ed25519') return;
     // Ed25519 and RSASSA-PKCS1-v1_5 are deterministic: every implementation must agree exactly.
     expect(blob).toEqual(signedElsewhere);
+  });
+
+  it.each(['ecdsa-256', 'ecdsa-384', 'ecdsa-521'] as const)('accepts both S values of a %s signature, as OpenSSH does', (name) => {
+    const key = fixtureKey(name);
+    if (key.type === 'ssh-ed25519' || key.type === 'ssh-rsa') throw new Error('fixture');
+    const blob = sign(crypto, key, key.type, data);
+    const inner = new SshReader(innerSignature(blob).sig);
+    const r = inner.mpint();
+    const s = inner.mpint();
+    const order = ECDSA_CURVES[key.curve].order;
+    const mirrored = new SshWriter().string(key.type).string(new SshWriter().mpint(r).mpint(order - s).finish()).finish();
+    expect(verifySignature(crypto, key.publicKey, key.type, blob, data)).toBe(true);
+    expect(verifySignature(crypto, key.publicKey, key.type, mirrored, data)).toBe(true);
   });
 
   it.each(NAMES)('verifies the signature ssh-keygen -Y sign made with %s', (name) => {
