@@ -65,4 +65,13 @@ describe('poly1305', () => {
       }
     }
   });
+
+  it('gives the same tag for unaligned views of the message', () => {
+    const key = new Uint8Array(32).map((_, i) => i * 13 + 1);
+    const buf = new Uint8Array(4100).map((_, i) => (i * 31) & 0xff);
+    for (const [start, len] of [[1, 4096], [2, 100], [3, 33], [5, 64], [0, 4096]] as const) {
+      const msg = buf.subarray(start, start + len);
+      expect(toHex(poly1305(key, msg))).toBe(toHex(noblePoly(msg.slice(), key)));
+    }
+  });
 });
