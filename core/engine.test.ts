@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pureCrypto } from './crypto/pure.ts';
 import type { CryptoProvider } from './crypto/provider.ts';
-import { SshEngine } from './engine.ts';
+import { SshEngine, cipherRekeyLimit } from './engine.ts';
 import { DisconnectReason, SshPeerDisconnectError, SshProtocolError, SshUsageError } from './errors.ts';
 import type { SshEvent } from './events.ts';
 import { curve25519Sha256 } from './kex/curve25519.ts';
@@ -64,6 +64,11 @@ describe('re-keying', () => {
     expect(pair.clientEvents.filter((e) => e.type === 'closed')).toHaveLength(0);
   });
 
+  it('caps the byte limit at what the cipher allows (RFC 4344 3.2)', () => {
+    expect(cipherRekeyLimit('aes128-ctr')).toBe(2 ** 32 * 16);
+    expect(cipherRekeyLimit('chacha20-poly1305@openssh.com')).toBe(2 ** 30);
+  });
+
   it('refuses a re-key command while one is running', () => {
     const pair = rekeyScenario(hostKeys, pureCrypto, 1);
     pair.client.rekey(pair.now);
@@ -119,6 +124,17 @@ describe('failures end in one closed event and the right DISCONNECT', () => {
     pair.server.receive(new Uint8Array(100), pair.now);
     expect(pair.server.pollEvent()).toBeNull();
     expect(() => pair.client.resolve(42, true, pair.now)).not.toThrow(); // closed: no-op
+  });
+
+  it('accepts a 256 KiB packet and refuses a bigger one', () => {
+    const pair = new Pair({ client: { crypto: pureCrypto }, server: { crypto: pureCrypto, hostKeys } });
+    pair.pump();
+    pair.client.sendIgnore(new Uint8Array(256 * 1024 - 64), pair.now);
+    pair.pump();
+    expect(pair.serverEvents.filter((e) => e.type === 'closed')).toHaveLength(0);
+    pair.client.sendIgnore(new Uint8Array(256 * 1024), pair.now);
+    pair.pump();
+    expect((closedError(pair.serverEvents) as SshProtocolError).code).toBe('PACKET_INVALID');
   });
 
   it('a server without host keys is a usage error that says how to fix it', () => {

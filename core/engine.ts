@@ -204,6 +204,8 @@ export class SshEngine {
   private stats = { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, keyExchanges: 0 };
   /** Traffic since the last key exchange, for automatic re-keying (RFC 4344 section 3). */
   private sinceKex = { bytesOut: 0, bytesIn: 0, packetsOut: 0, packetsIn: 0 };
+  /** The configured byte limit; the effective one also depends on the negotiated ciphers. */
+  private readonly configuredRekeyBytes: number;
   private rekeyBytes: number;
 
   constructor(options: SshEngineOptions) {
@@ -215,7 +217,8 @@ export class SshEngine {
     this.prefs = resolveAlgorithms(options.algorithms);
     this.strictKexWanted = options.strictKex ?? true;
     this.hostKeys = options.hostKeys ?? [];
-    this.rekeyBytes = options.rekeyBytes ?? DEFAULT_REKEY_BYTES;
+    this.configuredRekeyBytes = options.rekeyBytes ?? DEFAULT_REKEY_BYTES;
+    this.rekeyBytes = this.configuredRekeyBytes;
     if (this.role === 'server' && this.hostKeys.length === 0) throw new SshUsageError('a server needs at least one host key (options.hostKeys)');
     if (this.role === 'server' && this.serverHostKeyAlgorithms().length === 0) {
       throw new SshUsageError(`none of the host keys can sign with the configured HostKeyAlgorithms (${this.prefs.hostKey.join(',')})`);
@@ -887,7 +890,8 @@ export class SshEngine {
     this.emit({ type: 'kexComplete', initial, algorithms: this.negotiatedAlgorithms! });
     this.timers.clear('rekey');
     this.armRekeyTimer();
-    // RFC 4344 section 3.2: re-key before 2^(L/4) blocks of an L-bit block cipher.
+    const a = this.negotiatedAlgorithms!;
+    this.rekeyBytes = Math.min(this.configuredRekeyBytes, cipherRekeyLimit(a.cipherClientToServer), cipherRekeyLimit(a.cipherServerToClient));
     if (initial) {
       if (this.role === 'client') {
         this.timers.clear('handshake');
@@ -1032,6 +1036,15 @@ export class SshEngine {
     }
     throw protocolError(`unexpected connection message ${msg}`);
   }
+}
+
+/**
+ * Bytes one key may protect. RFC 4344 section 3.2: an L-bit block cipher re-keys before 2^(L/4)
+ * blocks; for smaller blocks (and ChaCha20, whose SSH "block" is 8 bytes) OpenSSH's 1 GiB applies.
+ */
+export function cipherRekeyLimit(cipher: string): number {
+  const block = cipherInfo[cipher]?.blockSize ?? 8;
+  return block >= 16 ? 2 ** ((block * 8) / 4) * block : 2 ** 30;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
