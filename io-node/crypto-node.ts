@@ -16,6 +16,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AeadCipher, CryptoProvider, EcCurve, HashName, RsaPrivateKey, RsaPublicKey } from '../core/crypto/provider.ts';
 import { ecCurveOrder, ecFieldLength, isAllZero, isUncompressedPoint, modPowBigint, normalizeScalar } from '../core/crypto/pure.ts';
 import { poly1305 } from '../core/cipher/primitives/poly1305.ts';
+import type { AeadWithAadPrefix } from '../core/cipher/types.ts';
 import { kexError } from '../core/errors.ts';
 import { bytesToBigint } from '../core/wire/reader.ts';
 import { bigintToBytes } from '../core/wire/writer.ts';
@@ -232,33 +233,48 @@ function aesName(key: Uint8Array, mode: 'ctr' | 'gcm'): string {
   return `aes-${key.length * 8}-${mode}`;
 }
 
-function createAesGcm(key: Uint8Array): AeadCipher {
+/**
+ * AES-GCM on OpenSSL. Besides the AeadCipher methods it offers the AAD-prefixed forms of
+ * core/cipher (AeadWithAadPrefix): Node returns each update() in a fresh buffer, so the packet's
+ * length || ciphertext || tag is assembled here in one uninitialised buffer with one copy.
+ */
+function createAesGcm(key: Uint8Array): AeadCipher & AeadWithAadPrefix {
   const alg = aesName(key, 'gcm') as nc.CipherGCMTypes;
   const k = nc.createSecretKey(key);
-  return {
-    seal(nonce, aad, plaintext) {
-      const c = nc.createCipheriv(alg, k, nonce, { authTagLength: 16 });
-      c.setAAD(aad);
-      const ct = c.update(plaintext);
-      c.final();
-      const out = Buffer.allocUnsafe(ct.length + 16);
-      out.set(ct);
-      out.set(c.getAuthTag(), ct.length);
+  const seal = (nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, prefix: boolean): Uint8Array => {
+    const c = nc.createCipheriv(alg, k, nonce, { authTagLength: 16 });
+    c.setAAD(aad);
+    const ct = c.update(plaintext);
+    c.final();
+    const at = prefix ? aad.length : 0;
+    const out = Buffer.allocUnsafeSlow(at + ct.length + 16);
+    if (prefix) out.set(aad);
+    out.set(ct, at);
+    out.set(c.getAuthTag(), at + ct.length);
+    return view(out);
+  };
+  const open = (nonce: Uint8Array, aad: Uint8Array, data: Uint8Array, prefix: boolean): Uint8Array | null => {
+    if (nonce.length !== 12 || data.length < 16) return null;
+    try {
+      const d = nc.createDecipheriv(alg, k, nonce, { authTagLength: 16 });
+      d.setAAD(aad);
+      d.setAuthTag(data.subarray(data.length - 16));
+      const pt = d.update(data.subarray(0, data.length - 16));
+      d.final();
+      if (!prefix) return view(pt);
+      const out = Buffer.allocUnsafeSlow(aad.length + pt.length);
+      out.set(aad);
+      out.set(pt, aad.length);
       return view(out);
-    },
-    open(nonce, aad, data) {
-      if (nonce.length !== 12 || data.length < 16) return null;
-      try {
-        const d = nc.createDecipheriv(alg, k, nonce, { authTagLength: 16 });
-        d.setAAD(aad);
-        d.setAuthTag(data.subarray(data.length - 16));
-        const pt = d.update(data.subarray(0, data.length - 16));
-        d.final();
-        return view(pt);
-      } catch {
-        return null;
-      }
-    },
+    } catch {
+      return null;
+    }
+  };
+  return {
+    seal: (nonce, aad, plaintext) => seal(nonce, aad, plaintext, false),
+    open: (nonce, aad, data) => open(nonce, aad, data, false),
+    sealWithAad: (nonce, aad, plaintext) => seal(nonce, aad, plaintext, true),
+    openWithAad: (nonce, aad, data) => open(nonce, aad, data, true),
   };
 }
 

@@ -6,13 +6,13 @@
  * incremented after every packet (RFC 5647 section 7.1) — independently of the sequence number.
  */
 import type { AeadCipher, CryptoProvider } from '../crypto/provider.ts';
-import type { PacketKeys, PacketOpener, PacketSealer } from './types.ts';
+import type { AeadWithAadPrefix, PacketKeys, PacketOpener, PacketSealer } from './types.ts';
 import { readU32 } from './util.ts';
 
 const TAG = 16;
 
 class GcmState {
-  protected readonly aead: AeadCipher;
+  protected readonly aead: AeadCipher & Partial<AeadWithAadPrefix>;
   protected readonly iv: Uint8Array;
   readonly blockSize = 16;
   readonly lengthExcludedFromPadding = true;
@@ -37,6 +37,11 @@ class GcmState {
 
 export class GcmSealer extends GcmState implements PacketSealer {
   seal(_seq: number, plain: Uint8Array): Uint8Array {
+    if (this.aead.sealWithAad) {
+      const wire = this.aead.sealWithAad(this.iv, plain.subarray(0, 4), plain.subarray(4));
+      this.step();
+      return wire;
+    }
     const sealed = this.aead.seal(this.iv, plain.subarray(0, 4), plain.subarray(4));
     this.step();
     const out = new Uint8Array(4 + sealed.length);
@@ -57,6 +62,11 @@ export class GcmOpener extends GcmState implements PacketOpener {
     if (wire.length < 4 + TAG) return null;
     let plain: Uint8Array | null;
     try {
+      if (this.aead.openWithAad) {
+        const packet = this.aead.openWithAad(this.iv, wire.subarray(0, 4), wire.subarray(4));
+        this.step();
+        return packet;
+      }
       plain = this.aead.open(this.iv, wire.subarray(0, 4), wire.subarray(4));
     } catch {
       plain = null;

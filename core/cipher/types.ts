@@ -66,3 +66,16 @@ export interface PacketOpener {
    */
   open(seq: number, wire: Uint8Array): Uint8Array | null;
 }
+
+/**
+ * An optional capability of a provider's AEAD (returned by `createAesGcm`): the same sealing and
+ * opening, with the AAD written in front of the result. SSH's AES-GCM packet is exactly
+ * length (the AAD) || ciphertext || tag, so a provider that can build that in one buffer saves the
+ * packet code a second allocation and a copy per packet. Results must equal
+ * aad || seal(...) and aad || open(...) byte for byte.
+ */
+export interface AeadWithAadPrefix {
+  sealWithAad(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** aad || plaintext, or null when the tag does not verify. Never throws. */
+  openWithAad(nonce: Uint8Array, aad: Uint8Array, ciphertextAndTag: Uint8Array): Uint8Array | null;
+}
