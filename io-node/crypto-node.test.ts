@@ -132,3 +132,22 @@ describe('Node Buffers as inputs', () => {
     expect(wire[5]).toBe(1);
   });
 });
+
+describe('node: AES-GCM with the AAD in front (AeadWithAadPrefix)', () => {
+  it('equals aad || seal and aad || open, and refuses a bad tag', () => {
+    const aead = nodeCrypto.createAesGcm(new Uint8Array(32).fill(6));
+    const nonce = new Uint8Array(12).fill(1);
+    const aad = Uint8Array.of(0, 0, 1, 0);
+    for (const n of [0, 1, 15, 16, 1000]) {
+      const pt = new Uint8Array(n).fill(n & 0xff);
+      const sealed = aead.seal(nonce, aad, pt);
+      const prefixed = aead.sealWithAad(nonce, aad, pt);
+      expect(toHex(prefixed)).toBe(toHex(aad) + toHex(sealed));
+      expect(toHex(aead.openWithAad(nonce, aad, sealed)!)).toBe(toHex(aad) + toHex(pt));
+      const bad = sealed.slice();
+      bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+      expect(aead.openWithAad(nonce, aad, bad)).toBeNull();
+      expect(aead.openWithAad(nonce, aad, sealed.subarray(0, 15))).toBeNull();
+    }
+  });
+});
