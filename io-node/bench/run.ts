@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: throughput and latency figures (a benchmark, not a test; see DESIGN.md section 4).
+ * Each section is one entry in `sections`: import its bench function and add one line.
+ */
+import { renderTable } from './table.ts';
+import { benchCiphers, cipherTable, PAYLOAD } from './ciphers.ts';
+
+interface Section {
+  readonly title: string;
+  readonly run: () => Promise<{ header: string[]; rows: (string | number)[][] }>;
+}
+
+const sections: Section[] = [
+  { title: `Packet protection, seal + open of ${PAYLOAD / 1024} KiB payloads (MB = 10^6 bytes)`, run: async () => cipherTable(await benchCiphers()) },
+];
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  console.log(`hermit-ssh bench — node ${process.version}, OpenSSL ${process.versions.openssl}, ${process.arch}\n`);
+  for (const s of sections) {
+    if (only.length > 0 && !only.some((o) => s.title.toLowerCase().includes(o.toLowerCase()))) continue;
+    const t = await s.run();
+    console.log(renderTable(s.title, t.header, t.rows));
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
