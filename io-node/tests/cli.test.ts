@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, failEachTestWithoutOpenSsh, fingerprintOf, runHermit, startHermitServe, tempDir } from './openssh.ts';
+import { SETUP_TIMEOUT_MS, ensureBuilt, failEachTestWithoutOpenSsh, fingerprintOf, runHermit, startHermitServe, tempDir } from './openssh.ts';
 
 const dirs: string[] = [];
 
@@ -16,7 +16,7 @@ const haveOpenSsh = failEachTestWithoutOpenSsh();
 beforeAll(async () => {
   if (!haveOpenSsh) return;
   await ensureBuilt();
-});
+}, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));

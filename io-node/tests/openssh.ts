@@ -106,6 +106,8 @@ export function run(command: string, args: readonly string[], options: { timeout
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A child that exits without reading its input must not crash the test run with EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }
@@ -178,6 +180,11 @@ function newestSource(dir: string): number {
   return newest;
 }
 
+/** A build takes seconds on an idle machine; these bounds are for a machine shared by parallel runs. */
+const LOCK_WAIT_MS = 240_000;
+/** For beforeAll hooks that call {@link ensureBuilt}: a lock wait plus a build, plus starting the peers. */
+export const SETUP_TIMEOUT_MS = 2 * LOCK_WAIT_MS + 60_000;
+
 /**
  * `npm run build` once for all test files: several vitest workers start at the same time, so a
  * directory lock serialises them and a stamp skips the build when dist/ is newer than the sources.
@@ -187,7 +194,7 @@ export async function ensureBuilt(): Promise<string> {
   mkdirSync(work, { recursive: true });
   const lock = join(work, 'build.lock');
   const stamp = join(work, 'build.stamp');
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
       await mkdir(lock);
@@ -195,7 +202,7 @@ export async function ensureBuilt(): Promise<string> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-      if (age > 120_000) await rm(lock, { recursive: true, force: true });
+      if (age > LOCK_WAIT_MS) await rm(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -206,7 +213,7 @@ export async function ensureBuilt(): Promise<string> {
     if (built < sources) {
       const started = new Date();
       const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-      const result = await run(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json')], { timeoutMs: 170_000 });
+      const result = await run(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json')], { timeoutMs: LOCK_WAIT_MS });
       if (result.code !== 0) throw new Error(`npm run build failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
       await writeFile(stamp, '');
       // The stamp says "built from sources as of the start", so an edit during the build still triggers the next one.

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  SETUP_TIMEOUT_MS,
   failEachTestWithoutOpenSsh,
   ALL_CIPHERS,
   ALL_HOST_KEY_ALGORITHMS,
@@ -37,7 +38,7 @@ beforeAll(async () => {
   expect(built).toMatch(/cli\.js$/);
   keys = k;
   [sshd, chachaOnly] = await Promise.all([startSshd({ keys }), startSshd({ keys, ciphers: ['chacha20-poly1305@openssh.com'] })]);
-});
+}, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([sshd?.stop(), chachaOnly?.stop()]);

@@ -9,6 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  SETUP_TIMEOUT_MS,
   failEachTestWithoutOpenSsh,
   ALL_CIPHERS,
   ALL_HOST_KEY_ALGORITHMS,
@@ -48,7 +49,7 @@ beforeAll(async () => {
     '-o',
     'MACs=+hmac-sha1,hmac-sha1-etm@openssh.com',
   ]);
-});
+}, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
   if (server) expect(await server.stop()).toBe(0);
