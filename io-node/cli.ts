@@ -5,6 +5,7 @@
  * 1 the operation failed, 2 the command line is wrong (the message says what to change).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyAlgorithmOption, formatFingerprintLine, SshUsageError, type AlgorithmPreferences } from '../core/index.ts';
@@ -344,7 +345,14 @@ async function cmdProbe(args: readonly string[]): Promise<number> {
 }
 
 function defaultUser(): string {
-  return process.env['USER'] || process.env['LOGNAME'] || 'root';
+  const fromEnv = process.env['USER'] || process.env['LOGNAME'];
+  if (fromEnv) return fromEnv;
+  try {
+    return userInfo().username;
+  } catch {
+    // No passwd entry (containers with arbitrary uids): any name gets the same method list.
+    return 'hermit';
+  }
 }
 
 // ---------------------------------------------------------------- dispatch
