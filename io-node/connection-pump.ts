@@ -195,7 +195,7 @@ export class ConnectionPump {
   }
 
   private updateReading(): void {
-    if (this.finished || this.socket.destroyed) return;
+    if (this.socket.destroyed) return;
     // After close we keep reading (and dropping) so the peer's close reaches us without a reset.
     const stop = !this.engine.isClosed && (this.writeBlocked || this.pendingDecisions > 0);
     if (stop && !this.socket.isPaused()) this.socket.pause();
