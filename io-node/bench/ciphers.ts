@@ -61,29 +61,38 @@ interface Timing {
   packets: number;
 }
 
-/** Seal a batch, then open it, until `budgetMs` of work; warm-up batches are not counted. */
+/**
+ * Seal a batch, then open it, until `budgetMs` of work; warm-up batches are not counted. The work
+ * is split into rounds and the fastest round counts, so a busy shared machine disturbs the figures
+ * less (the raw ceiling rows are measured the same way, so the ratios stay fair).
+ */
 function measure(sealOne: (seq: number) => Uint8Array, openOne: (seq: number, wire: Uint8Array) => void, budgetMs: number): Timing {
   const batch = 16;
+  const rounds = 5;
   const wires: Uint8Array[] = new Array<Uint8Array>(batch);
-  const t: Timing = { seal: 0, open: 0, packets: 0 };
   let seq = 0;
-  const run = (count: boolean): void => {
+  const run = (t: Timing | null): void => {
     const s0 = performance.now();
     for (let i = 0; i < batch; i++) wires[i] = sealOne(seq + i);
     const s1 = performance.now();
     for (let i = 0; i < batch; i++) openOne(seq + i, wires[i]!);
     const s2 = performance.now();
     seq += batch;
-    if (count) {
+    if (t) {
       t.seal += s1 - s0;
       t.open += s2 - s1;
       t.packets += batch;
     }
   };
   const warmUntil = performance.now() + Math.min(300, budgetMs / 3);
-  while (performance.now() < warmUntil) run(false);
-  while (t.seal + t.open < budgetMs) run(true);
-  return t;
+  while (performance.now() < warmUntil) run(null);
+  let best: Timing | null = null;
+  for (let r = 0; r < rounds; r++) {
+    const t: Timing = { seal: 0, open: 0, packets: 0 };
+    while (t.seal + t.open < budgetMs / rounds) run(t);
+    if (!best || (t.seal + t.open) / t.packets < (best.seal + best.open) / best.packets) best = t;
+  }
+  return best!;
 }
 
 function row(algorithm: string, provider: string, payloadBytes: number, t: Timing): BenchRow {
