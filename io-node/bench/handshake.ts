@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -98,21 +98,24 @@ interface Ssh2Module {
   Server: new (options: Record<string, unknown>, onClient: (client: { on(event: string, fn: (...args: unknown[]) => void): unknown }) => void) => Server;
 }
 
-async function ssh2Loopback(): Promise<{ server: Server; once: () => Promise<void> } | null> {
+async function ssh2Loopback(): Promise<{ server: Server; once: (noDelay: boolean) => Promise<void> } | null> {
   let ssh2: Ssh2Module;
   try {
     ssh2 = createRequire(import.meta.url)('ssh2') as Ssh2Module;
   } catch {
     return null;
   }
+  let serverNoDelay = false;
   const server = new ssh2.Server({ hostKeys: [readFileSync(fixtureKey)] }, (client) => {
+    if (serverNoDelay) (client as { _sock?: { setNoDelay?: (v: boolean) => void } })._sock?.setNoDelay?.(true);
     client.on('authentication', (ctx) => (ctx as { reject(methods: string[]): void }).reject(['publickey', 'password']));
     client.on('error', () => {});
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  const once = () =>
+  const once = (noDelay: boolean) =>
     new Promise<void>((resolve, reject) => {
+      serverNoDelay = noDelay;
       const c = new ssh2.Client();
       c.on('error', (err) => {
         // The expected end: `none` was refused and nothing else is configured.
@@ -121,7 +124,10 @@ async function ssh2Loopback(): Promise<{ server: Server; once: () => Promise<voi
         c.end();
       });
       c.on('ready', () => reject(new Error('ssh2 unexpectedly authenticated')));
-      c.connect({ host: '127.0.0.1', port, username: 'bench', algorithms: { kex: ['curve25519-sha256'], serverHostKey: ['ssh-ed25519'] } });
+      const options: Record<string, unknown> = { host: '127.0.0.1', port, username: 'bench', algorithms: { kex: ['curve25519-sha256'], serverHostKey: ['ssh-ed25519'] } };
+      // ssh2 leaves Nagle on; TCP_NODELAY on both sockets (its server's through a private field) shows what that costs it.
+      if (noDelay) options['sock'] = connect({ host: '127.0.0.1', port }).setNoDelay(true);
+      c.connect(options);
     });
   return { server, once };
 }
@@ -134,9 +140,12 @@ export async function loopbackTable(count = 200): Promise<Table> {
   const rows: (string | number)[][] = [['hermit (node provider)', hermitMs, 1000 / hermitMs, 1]];
   const ssh2 = await ssh2Loopback();
   if (ssh2) {
-    const ssh2Ms = await timeLoopAsync(count, ssh2.once);
+    const version = (createRequire(import.meta.url)('ssh2/package.json') as { version: string }).version;
+    const ssh2Ms = await timeLoopAsync(count / 4, () => ssh2.once(false));
+    const ssh2NoDelayMs = await timeLoopAsync(count, () => ssh2.once(true));
     ssh2.server.close();
-    rows.push(['ssh2 ' + (createRequire(import.meta.url)('ssh2/package.json') as { version: string }).version, ssh2Ms, 1000 / ssh2Ms, ssh2Ms / hermitMs]);
+    rows.push([`ssh2 ${version}, as shipped`, ssh2Ms, 1000 / ssh2Ms, ssh2Ms / hermitMs]);
+    rows.push([`ssh2 ${version}, TCP_NODELAY set on both sockets`, ssh2NoDelayMs, 1000 / ssh2NoDelayMs, ssh2NoDelayMs / hermitMs]);
   } else {
     rows.push(['ssh2 (not installed: npm ci installs it as a dev dependency)', NaN, NaN, NaN]);
   }

@@ -4,6 +4,7 @@
  */
 import { renderTable } from './table.ts';
 import { benchCiphers, cipherTable, PAYLOAD } from './ciphers.ts';
+import { commandTable, inMemoryTable, loopbackTable } from './handshake.ts';
 
 interface Section {
   readonly title: string;
@@ -12,6 +13,9 @@ interface Section {
 
 const sections: Section[] = [
   { title: `Packet protection, seal + open of ${PAYLOAD / 1024} KiB payloads (MB = 10^6 bytes)`, run: async () => cipherTable(await benchCiphers()) },
+  { title: 'Handshakes in memory (kex, NEWKEYS, service, none auth answered)', run: () => inMemoryTable() },
+  { title: 'Handshakes over loopback TCP, client and server in one process: hermit vs ssh2', run: () => loopbackTable() },
+  { title: 'Handshakes as whole commands against OpenSSH sshd: hermit probe vs ssh', run: () => commandTable() },
 ];
 
 async function main(): Promise<void> {
