@@ -42,6 +42,7 @@ const fixtureText = (name: string) => readFileSync(new URL(`../../fixtures/keys/
 const KEYS = Object.fromEntries(NAMES.map((n) => [n, parseOpenSshPrivateKey(fixtureText(n))[0]!])) as Record<(typeof NAMES)[number], PrivateKey>;
 const ed25519 = KEYS['ed25519'];
 const rsa = KEYS['rsa-2048'];
+if (ed25519.type !== 'ssh-ed25519' || rsa.type !== 'ssh-rsa') throw new Error('fixture keys have unexpected types');
 
 const bytes = (...v: number[]) => Uint8Array.from(v);
 const text = (s: string) => new TextEncoder().encode(s);
@@ -115,7 +116,7 @@ describe('framing', () => {
         expect(got.map(decodeAgentReply)).toEqual(expected.map(decodeAgentReply));
         expect(decoder.buffered).toBe(0);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
@@ -193,7 +194,7 @@ describe('requests', () => {
     expect(r.byte()).toBe(17);
     expect(r.ascii()).toBe('ssh-ed25519');
     expect(r.string()).toEqual(ed25519.publicKey.key);
-    expect(r.string()).toEqual(concatBytes(ed25519.type === 'ssh-ed25519' ? ed25519.seed : new Uint8Array(0), ed25519.publicKey.key));
+    expect(r.string()).toEqual(concatBytes(ed25519.seed, ed25519.publicKey.key));
     expect(r.ascii()).toBe('c');
     r.end();
 
@@ -208,7 +209,6 @@ describe('requests', () => {
     expect(r.ascii()).toBe(ec.comment);
     r.end();
 
-    if (rsa.type !== 'ssh-rsa') throw new Error('fixture is not RSA');
     r = new SshReader(encodeAddIdentity(rsa));
     expect(r.byte()).toBe(17);
     expect(r.ascii()).toBe('ssh-rsa');
