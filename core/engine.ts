@@ -39,15 +39,26 @@ import {
   protocolError,
   type DisconnectReasonCode,
 } from './errors.ts';
-import type { Decision, NegotiatedAlgorithms, SshEvent } from './events.ts';
+import type { Decision, DecisionBody, NegotiatedAlgorithms, SshEvent } from './events.ts';
 import { chooseGexGroup, dhMethodForGroup, validateGexGroup } from './kex/dh.ts';
 import { GEX_SHA256, kexMethods } from './kex/index.ts';
 import type { KexClientState, KexMethod } from './kex/types.ts';
 import { fingerprintSha256 } from './keys/format.ts';
 import type { PrivateKey } from './keys/private-key.ts';
-import { parsePublicKeyBlob, type PublicKey } from './keys/public-key.ts';
+import { parsePublicKeyBlob, publicKeysEqual, type PublicKey } from './keys/public-key.ts';
+import {
+  certificateKeyTypeForAlgorithm,
+  certificateSignatureAlgorithms,
+  isCertificateAlgorithm,
+  parseCertificate,
+  signatureAlgorithmForCertAlgorithm,
+  type Certificate,
+} from './keys/certificate.ts';
 import { sign, signatureAlgorithmsForKey, verifySignature } from './keys/signature.ts';
 import { systemRandom } from './random.ts';
+import { ClientAuth, certificateAlgorithmFor, type ClientAuthOptions } from './auth/client.ts';
+import type { AuthHost } from './auth/host.ts';
+import { ServerAuth } from './auth/server.ts';
 import { resolveAlgorithms, type AlgorithmPreferences } from './transport/algorithms.ts';
 import { formatIdentification, parseIdentification, type PeerIdentification } from './transport/identification.ts';
 import { deriveKey } from './transport/kdf.ts';
@@ -86,6 +97,8 @@ export interface SshEngineOptions {
   readonly strictKex?: boolean;
   /** Server: host keys (at least one). */
   readonly hostKeys?: readonly PrivateKey[];
+  /** Server: OpenSSH host certificates (blobs) for some of `hostKeys`, offered under the cert algorithms. */
+  readonly hostCertificates?: readonly Uint8Array[];
   /** Re-key after this many bytes in either direction (default 1 GiB, lowered for small-block ciphers). */
   readonly rekeyBytes?: number;
   /** Re-key after this many packets in either direction (default 2^31). */
@@ -96,15 +109,19 @@ export interface SshEngineOptions {
   readonly loginGraceMs?: number;
   /** Client: the key exchange must finish within this (default 120 s, 0 disables). */
   readonly handshakeTimeoutMs?: number;
-  /** Client: user name for authentication. */
+  /** Client: user name for authentication (default `root`, but adapters always set it). */
   readonly username?: string;
-  /** Server: authentication methods announced in USERAUTH_FAILURE. */
-  readonly authMethods?: readonly string[];
+  /** Client: methods, keys and limits for authentication (see core/auth/client.ts). */
+  readonly clientAuth?: Omit<ClientAuthOptions, 'username'>;
   /**
    * Server: accept the `none` method (RFC 4252 section 5.2), as anonymous services do. Default
-   * false: `none` is answered with the list of methods that can continue.
+   * false: method chains come from the `authMethods` decision.
    */
   readonly acceptNoneAuthentication?: boolean;
+  /** Server: failed attempts before disconnecting (OpenSSH MaxAuthTries, default 6). */
+  readonly maxAuthTries?: number;
+  /** Server: a USERAUTH_BANNER text sent before the first authentication answer. */
+  readonly banner?: string;
   /** Diffie-Hellman group exchange bounds (client), RFC 4419 section 3. */
   readonly gexBits?: { readonly min: number; readonly preferred: number; readonly max: number };
 }
@@ -133,7 +150,6 @@ const DEFAULT_REKEY_PACKETS = 2 ** 31;
 const DEFAULT_REKEY_INTERVAL = 60 * 60 * 1000;
 /** Input kept while a decision blocks decoding; more than this is a peer flooding us. */
 const MAX_BLOCKED_INPUT = 8 * 1024 * 1024;
-const DEFAULT_AUTH_METHODS = ['publickey', 'password', 'keyboard-interactive'];
 /** Signature algorithms we accept for user authentication (announced as server-sig-algs). */
 const SERVER_SIG_ALGS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
 
@@ -157,8 +173,8 @@ interface KexRound {
 
 interface PendingDecision {
   readonly decision: Decision;
-  /** A blocking decision stops packet decoding until it is resolved. */
-  readonly blocking: boolean;
+  /** Validates the answer (throwing SshUsageError before any change) and acts on it. */
+  readonly onAnswer: (answer: unknown) => void;
 }
 
 export class SshEngine {
@@ -168,6 +184,7 @@ export class SshEngine {
   private readonly prefs: AlgorithmPreferences;
   private readonly strictKexWanted: boolean;
   private readonly hostKeys: readonly PrivateKey[];
+  private readonly hostCerts: readonly Certificate[];
   private readonly options: SshEngineOptions;
   private readonly localVersion: string;
   private peer: PeerIdentification | null = null;
@@ -197,6 +214,8 @@ export class SshEngine {
   private serverSigAlgs: readonly string[] | null = null;
   private peerKexinitCount = 0;
   private readonly pendingGlobalReplies: string[] = [];
+  private readonly clientAuth: ClientAuth | null = null;
+  private readonly serverAuth: ServerAuth | null = null;
 
   private closed = false;
   private now: number;
@@ -217,6 +236,12 @@ export class SshEngine {
     this.prefs = resolveAlgorithms(options.algorithms);
     this.strictKexWanted = options.strictKex ?? true;
     this.hostKeys = options.hostKeys ?? [];
+    this.hostCerts = (options.hostCertificates ?? []).map((blob) => {
+      const cert = parseCertificate(blob);
+      if (cert.certType !== 'host') throw new SshUsageError(`certificate "${cert.keyId}" is a user certificate; a server needs host certificates (ssh-keygen -h)`);
+      if (!this.hostKeys.some((k) => publicKeysEqual(k.publicKey, cert.publicKey))) throw new SshUsageError(`host certificate "${cert.keyId}" certifies a key that is not among the host keys`);
+      return cert;
+    });
     this.configuredRekeyBytes = options.rekeyBytes ?? DEFAULT_REKEY_BYTES;
     this.rekeyBytes = this.configuredRekeyBytes;
     if (this.role === 'server' && this.hostKeys.length === 0) throw new SshUsageError('a server needs at least one host key (options.hostKeys)');
@@ -233,6 +258,19 @@ export class SshEngine {
     this.actor.subscribe({ error: (err) => (this.machineError = err) });
     this.actor.start();
 
+    const authHost = this.authHost();
+    if (this.role === 'client') {
+      this.clientAuth = new ClientAuth(authHost, { ...options.clientAuth, username: options.username ?? 'root' });
+    } else {
+      const sha1 = this.prefs.hostKey.includes('ssh-rsa') ? ['ssh-rsa'] : [];
+      const plain = [...SERVER_SIG_ALGS, ...sha1];
+      this.serverAuth = new ServerAuth(authHost, {
+        publicKeyAlgorithms: [...plain, ...plain.map(certificateAlgorithmFor)],
+        ...(options.maxAuthTries !== undefined ? { maxAuthTries: options.maxAuthTries } : {}),
+        ...(options.acceptNoneAuthentication !== undefined ? { acceptNoneAuthentication: options.acceptNoneAuthentication } : {}),
+        ...(options.banner !== undefined ? { banner: options.banner } : {}),
+      });
+    }
     this.transmitQueue.push(new TextEncoder().encode(this.localVersion + '\r\n'));
     this.sendKexInit();
     const grace = options.loginGraceMs ?? 120_000;
@@ -281,18 +319,19 @@ export class SshEngine {
     this.tick(now);
     const pending = this.decisions.get(decisionId);
     if (!pending) throw new SshUsageError(`no pending decision with id ${decisionId}`);
-    const d = pending.decision;
-    if (d.kind === 'hostKey' && typeof answer !== 'boolean') throw new SshUsageError('a hostKey decision is answered with true (trust) or false (reject)');
-    this.decisions.delete(decisionId);
-    if (this.blockedBy === decisionId) this.blockedBy = 0;
     this.guard(() => {
-      if (d.kind === 'hostKey') {
-        if (answer === true) this.finishClientKex();
-        else {
-          this.failWith(
-            new SshProtocolError('HOST_KEY_REJECTED', DisconnectReason.HOST_KEY_NOT_VERIFIABLE, `host key ${d.fingerprint} (${d.algorithm}) was not accepted`),
-          );
+      // onAnswer throws SshUsageError (rethrown by guard) for a malformed answer before changing
+      // anything, so the decision stays pending and can be answered again.
+      this.decisions.delete(decisionId);
+      if (this.blockedBy === decisionId) this.blockedBy = 0;
+      try {
+        pending.onAnswer(answer);
+      } catch (err) {
+        if (err instanceof SshUsageError && !this.closed) {
+          this.decisions.set(decisionId, pending);
+          if (this.blockedBy === 0) this.blockedBy = decisionId;
         }
+        throw err;
       }
       if (!this.closed && this.blockedBy === 0) this.processInput();
     });
@@ -550,7 +589,23 @@ export class SshEngine {
 
   private serverHostKeyAlgorithms(): string[] {
     const available = new Set(this.hostKeys.flatMap((k) => signatureAlgorithmsForKey(k.publicKey.type)));
+    for (const cert of this.hostCerts) for (const alg of certificateSignatureAlgorithms(cert.type)) available.add(alg);
     return this.prefs.hostKey.filter((a) => available.has(a));
+  }
+
+  /** The host key (and certificate, for cert algorithms) that signs under `alg`. */
+  private hostKeyFor(alg: string): { key: PrivateKey; blob: Uint8Array; signatureAlgorithm: string } | null {
+    if (isCertificateAlgorithm(alg)) {
+      const type = certificateKeyTypeForAlgorithm(alg);
+      for (const cert of this.hostCerts) {
+        if (cert.type !== type) continue;
+        const key = this.hostKeys.find((k) => publicKeysEqual(k.publicKey, cert.publicKey));
+        if (key) return { key, blob: cert.blob, signatureAlgorithm: signatureAlgorithmForCertAlgorithm(alg) };
+      }
+      return null;
+    }
+    const key = this.hostKeys.find((k) => signatureAlgorithmsForKey(k.publicKey.type).includes(alg));
+    return key ? { key, blob: key.publicKey.blob, signatureAlgorithm: alg } : null;
   }
 
   private sendKexInit(): void {
@@ -765,14 +820,14 @@ export class SshEngine {
     r.end();
     const result = method.serverRespond(this.ctx(), clientValue);
     const alg = round.negotiated!.hostKey;
-    const hostKey = this.hostKeys.find((k) => signatureAlgorithmsForKey(k.publicKey.type).includes(alg));
+    const hostKey = this.hostKeyFor(alg);
     if (!hostKey) throw kexError(`no host key for ${alg}`);
     const encodedSecret = this.encodeSecret(method, result.secret);
-    const h = this.exchangeHash(round, hostKey.publicKey.blob, clientValue, result.serverValue, encodedSecret);
+    const h = this.exchangeHash(round, hostKey.blob, clientValue, result.serverValue, encodedSecret);
     round.exchangeHash = h;
     round.encodedSecret = encodedSecret;
-    const signature = sign(this.crypto, hostKey, alg, h);
-    const w = new SshWriter(2048).byte(round.gex ? Msg.KEX_DH_GEX_REPLY : Msg.KEXDH_REPLY).string(hostKey.publicKey.blob);
+    const signature = sign(this.crypto, hostKey.key, hostKey.signatureAlgorithm, h);
+    const w = new SshWriter(2048).byte(round.gex ? Msg.KEX_DH_GEX_REPLY : Msg.KEXDH_REPLY).string(hostKey.blob);
     this.writeValue(w, method.valueEncoding, result.serverValue);
     w.string(signature);
     this.writePacket(w.finish());
@@ -787,20 +842,28 @@ export class SshEngine {
     const serverValue = this.readValue(r, method.valueEncoding);
     const signature = r.string(16384);
     r.end();
+    const alg = round.negotiated!.hostKey;
     let hostKey: PublicKey;
+    let certificate: Certificate | undefined;
+    let signatureAlgorithm = alg;
     try {
-      hostKey = parsePublicKeyBlob(hostKeyBlob);
+      if (isCertificateAlgorithm(alg)) {
+        certificate = parseCertificate(hostKeyBlob);
+        hostKey = certificate.publicKey;
+        signatureAlgorithm = signatureAlgorithmForCertAlgorithm(alg);
+      } else {
+        hostKey = parsePublicKeyBlob(hostKeyBlob);
+      }
     } catch (err) {
       throw new SshProtocolError('HOST_KEY_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `server host key is malformed: ${(err as Error).message}`);
     }
-    const alg = round.negotiated!.hostKey;
-    if (!signatureAlgorithmsForKey(hostKey.type).includes(alg)) {
-      throw new SshProtocolError('HOST_KEY_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `server sent a ${hostKey.type} key but ${alg} was negotiated`);
+    if (certificate ? certificate.type !== certificateKeyTypeForAlgorithm(alg) || certificate.certType !== 'host' : !signatureAlgorithmsForKey(hostKey.type).includes(alg)) {
+      throw new SshProtocolError('HOST_KEY_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `server sent a ${certificate ? `${certificate.certType} ${certificate.type}` : hostKey.type} key but ${alg} was negotiated`);
     }
     const secret = round.clientState!.finish(serverValue);
     const encodedSecret = this.encodeSecret(method, secret);
     const h = this.exchangeHash(round, hostKeyBlob, round.clientState!.clientValue, serverValue, encodedSecret);
-    if (!verifySignature(this.crypto, hostKey, alg, signature, h)) {
+    if (!verifySignature(this.crypto, hostKey, signatureAlgorithm, signature, h)) {
       throw new SshProtocolError('SIGNATURE_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `the server's ${alg} signature over the exchange hash does not verify`);
     }
     round.exchangeHash = h;
@@ -813,11 +876,37 @@ export class SshEngine {
       this.finishClientKex();
       return;
     }
+    // The fingerprint is the key's, also for a certificate (as ssh shows it).
+    const fingerprint = fingerprintSha256(hostKey.blob);
+    this.ask({ kind: 'hostKey', hostKey, algorithm: alg, fingerprint, ...(certificate ? { certificate } : {}) }, (answer) => {
+      if (typeof answer !== 'boolean') throw new SshUsageError('a hostKey decision is answered with true (trust) or false (reject)');
+      if (answer) this.finishClientKex();
+      else this.failWith(new SshProtocolError('HOST_KEY_REJECTED', DisconnectReason.HOST_KEY_NOT_VERIFIABLE, `host key ${fingerprint} (${alg}) was not accepted`));
+    });
+  }
+
+  /** Emit a decision; decoding of later packets waits until it is resolved. */
+  private ask(body: DecisionBody, onAnswer: (answer: unknown) => void): void {
     const id = this.nextDecisionId++;
-    const decision: Decision = { kind: 'hostKey', id, hostKey, algorithm: alg, fingerprint: fingerprintSha256(hostKeyBlob) };
-    this.decisions.set(id, { decision, blocking: true });
+    const decision = { ...body, id } as Decision;
+    this.decisions.set(id, { decision, onAnswer });
     this.blockedBy = id;
     this.emit({ type: 'decision', decision });
+  }
+
+  private authHost(): AuthHost {
+    return {
+      crypto: this.crypto,
+      sessionId: () => this.sessionIdBytes!,
+      serverSigAlgs: () => this.serverSigAlgs,
+      send: (payload) => this.sendPacket(payload),
+      emit: (event) => this.emit(event),
+      ask: (body, onAnswer) => this.ask(body, onAnswer),
+      succeeded: () => {
+        this.machine({ type: 'AUTH_SUCCEEDED' });
+        this.timers.clear('loginGrace');
+      },
+    };
   }
 
   private finishClientKex(): void {
@@ -947,63 +1036,14 @@ export class SshEngine {
     if (service !== 'ssh-userauth') throw protocolError(`server accepted service ${JSON.stringify(service)} that was not requested`);
     this.machine({ type: 'SERVICE_ACCEPTED' });
     this.emit({ type: 'serviceAccepted', service });
-    // Ask with method "none" first, as OpenSSH does: the answer lists the methods that can continue.
-    const user = this.options.username ?? 'root';
-    this.sendPacket(new SshWriter().byte(Msg.USERAUTH_REQUEST).string(user).string('ssh-connection').string('none').finish());
+    this.clientAuth!.start();
   }
 
   // ---------------------------------------------------------------- authentication (50-79)
 
   private handleAuth(msg: number, payload: Uint8Array): void {
-    if (this.role === 'server') {
-      if (msg !== Msg.USERAUTH_REQUEST) throw protocolError(`unexpected authentication message ${msg}`);
-      const r = new SshReader(payload, 'USERAUTH_REQUEST');
-      r.byte();
-      r.text(256);
-      const service = r.ascii(256);
-      const method = r.ascii(64);
-      if (service !== 'ssh-connection') {
-        throw new SshProtocolError('SERVICE_NOT_AVAILABLE', DisconnectReason.SERVICE_NOT_AVAILABLE, `service ${JSON.stringify(service)} is not available`);
-      }
-      if (method === 'none' && this.options.acceptNoneAuthentication) {
-        this.sendPacket(new Uint8Array([Msg.USERAUTH_SUCCESS]));
-        this.machine({ type: 'AUTH_SUCCEEDED' });
-        this.timers.clear('loginGrace');
-        this.emit({ type: 'authSuccess' });
-        return;
-      }
-      // No other method succeeds yet: every request is answered with the methods that can continue.
-      const methods = this.options.authMethods ?? DEFAULT_AUTH_METHODS;
-      this.sendPacket(new SshWriter().byte(Msg.USERAUTH_FAILURE).nameList(methods).boolean(false).finish());
-      return;
-    }
-    switch (msg) {
-      case Msg.USERAUTH_FAILURE: {
-        const r = new SshReader(payload, 'USERAUTH_FAILURE');
-        r.byte();
-        const methods = r.nameList(4096);
-        const partialSuccess = r.boolean();
-        r.end();
-        this.emit({ type: 'authFailure', methods, partialSuccess });
-        return;
-      }
-      case Msg.USERAUTH_SUCCESS:
-        if (payload.length !== 1) throw protocolError('USERAUTH_SUCCESS has trailing bytes');
-        this.machine({ type: 'AUTH_SUCCEEDED' });
-        this.emit({ type: 'authSuccess' });
-        return;
-      case Msg.USERAUTH_BANNER: {
-        const r = new SshReader(payload, 'USERAUTH_BANNER');
-        r.byte();
-        const message = r.text(65536);
-        r.ascii(256);
-        r.end();
-        this.emit({ type: 'banner', message });
-        return;
-      }
-      default:
-        throw protocolError(`unexpected authentication message ${msg}`);
-    }
+    if (this.serverAuth) this.serverAuth.handle(msg, payload);
+    else this.clientAuth!.handle(msg, payload);
   }
 
   // ---------------------------------------------------------------- connection (80-127)

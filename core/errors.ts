@@ -52,7 +52,8 @@ export type SshErrorCode =
   | 'CONNECTION_LOST'
   | 'LOCAL_DISCONNECT'
   | 'SERVICE_NOT_AVAILABLE'
-  | 'LIMIT_EXCEEDED';
+  | 'LIMIT_EXCEEDED'
+  | 'AUTH_FAILED';
 
 export class SshError extends Error {
   readonly code: SshErrorCode;

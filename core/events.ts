@@ -3,6 +3,7 @@
  * secrets (keys, shared secrets) ever appear in them.
  */
 import type { SshError } from './errors.ts';
+import type { Certificate } from './keys/certificate.ts';
 import type { PublicKey } from './keys/public-key.ts';
 
 export interface NegotiatedAlgorithms {
@@ -18,8 +19,127 @@ export interface NegotiatedAlgorithms {
   readonly strictKex: boolean;
 }
 
-/** A question for the embedder, answered with `engine.resolve(id, answer, now)`. */
-export type Decision = HostKeyDecision;
+/**
+ * A question for the embedder, answered with `engine.resolve(id, answer, now)`. Decoding of later
+ * packets waits until it is answered; the answer may come after any amount of asynchronous work.
+ */
+export type Decision = { readonly id: number } & DecisionBody;
+
+export type DecisionBody =
+  | Omit<HostKeyDecision, 'id'>
+  | SignDecision
+  | PasswordDecision
+  | PasswordChangeDecision
+  | KeyboardInteractiveDecision
+  | AuthMethodsDecision
+  | AuthPasswordDecision
+  | AuthPublicKeyDecision
+  | AuthKeyboardInteractiveDecision
+  | AuthHostbasedDecision;
+
+export interface KeyboardPrompt {
+  readonly prompt: string;
+  readonly echo: boolean;
+}
+
+/**
+ * Client: sign `data` with the private half of `key` using signature `algorithm` (e.g.
+ * `rsa-sha2-512`). Answer with the SSH signature blob (`string algorithm, string signature`), or
+ * null to skip this key.
+ */
+export interface SignDecision {
+  readonly kind: 'sign';
+  readonly purpose: 'publickey' | 'hostbased';
+  readonly key: PublicKey;
+  readonly certificate?: Uint8Array;
+  readonly comment?: string;
+  readonly algorithm: string;
+  readonly data: Uint8Array;
+}
+
+/** Client: the password for `username` (a string), or null to stop trying passwords. */
+export interface PasswordDecision {
+  readonly kind: 'password';
+  readonly username: string;
+  readonly prompt: string;
+  readonly attempt: number;
+}
+
+/** Client: the server requires a new password (RFC 4252 8). Answer `{ oldPassword, newPassword }` or null. */
+export interface PasswordChangeDecision {
+  readonly kind: 'passwordChange';
+  readonly username: string;
+  readonly prompt: string;
+}
+
+/** Client: one keyboard-interactive round (RFC 4256 3.2). Answer one string per prompt, or null. */
+export interface KeyboardInteractiveDecision {
+  readonly kind: 'keyboardInteractive';
+  readonly username: string;
+  readonly name: string;
+  readonly instruction: string;
+  readonly prompts: readonly KeyboardPrompt[];
+}
+
+/**
+ * Server: which method chains may `username` use? Asked once per connection, at the first
+ * request. Answer a list of alternatives, each an ordered list of methods that must all succeed
+ * (OpenSSH AuthenticationMethods), e.g. `[['publickey', 'keyboard-interactive'], ['password']]`.
+ * Answer the same for unknown users and fail their methods, so user names cannot be probed.
+ */
+export interface AuthMethodsDecision {
+  readonly kind: 'authMethods';
+  readonly username: string;
+}
+
+/**
+ * Server: is this password right? Answer true, false, or `{ changePassword: prompt }` to demand a
+ * new one (RFC 4252 8); the client's change request comes back with `newPassword` set.
+ */
+export interface AuthPasswordDecision {
+  readonly kind: 'authPassword';
+  readonly username: string;
+  readonly password: string;
+  readonly newPassword?: string;
+}
+
+/**
+ * Server: may `username` log in with this key? For a query (`signed: false`) the answer decides
+ * between PK_OK and FAILURE; for a signed request the signature over the session has already been
+ * verified with exactly this key. Answer true/false, or `{ accept: true, policy }` to attach a
+ * session policy (authorized_keys options) that the connection layer enforces.
+ */
+export interface AuthPublicKeyDecision {
+  readonly kind: 'authPublicKey';
+  readonly username: string;
+  readonly key: PublicKey;
+  readonly algorithm: string;
+  /** Present when the client offered an OpenSSH certificate; its CA signature is not yet checked. */
+  readonly certificate?: Uint8Array;
+  readonly signed: boolean;
+}
+
+/**
+ * Server: a keyboard-interactive round. `responses` is null when the method starts. Answer
+ * `{ name?, instruction?, prompts }` for another round, or true/false to finish.
+ */
+export interface AuthKeyboardInteractiveDecision {
+  readonly kind: 'authKeyboardInteractive';
+  readonly username: string;
+  readonly submethods: string;
+  readonly round: number;
+  readonly responses: readonly string[] | null;
+}
+
+/** Server: hostbased login (RFC 4252 9); the host key's signature is already verified. Answer true/false. */
+export interface AuthHostbasedDecision {
+  readonly kind: 'authHostbased';
+  readonly username: string;
+  readonly key: PublicKey;
+  readonly algorithm: string;
+  readonly clientHostname: string;
+  readonly clientUsername: string;
+}
 
 /**
  * Client: is this the server's key? Answer `true` to continue, `false` to disconnect with
@@ -30,11 +150,15 @@ export interface HostKeyDecision {
   readonly id: number;
   readonly hostKey: PublicKey;
   readonly algorithm: string;
-  /** `SHA256:…` as `ssh-keygen -l` prints it. */
+  /** `SHA256:…` of the key (also when it came in a certificate), as `ssh-keygen -l` prints it. */
   readonly fingerprint: string;
+  /**
+   * Set when the server presented an OpenSSH host certificate: its CA signature, validity and
+   * principals are NOT checked yet — `verifyCertificate` with the trusted CA keys and a wall clock.
+   */
+  readonly certificate?: Certificate;
 }
 
-export type DecisionAnswer<D extends Decision> = D extends HostKeyDecision ? boolean : never;
 
 export type SshEvent =
   | { readonly type: 'decision'; readonly decision: Decision }
@@ -42,7 +166,8 @@ export type SshEvent =
   | { readonly type: 'extInfo'; readonly extensions: ReadonlyMap<string, Uint8Array> }
   | { readonly type: 'serviceAccepted'; readonly service: string }
   | { readonly type: 'authFailure'; readonly methods: readonly string[]; readonly partialSuccess: boolean }
-  | { readonly type: 'authSuccess' }
+  /** Authentication finished. Server: `policy` is what the deciding answer attached, if anything. */
+  | { readonly type: 'authSuccess'; readonly username: string; readonly method: string; readonly policy?: unknown }
   | { readonly type: 'globalReply'; readonly name: string; readonly success: boolean; readonly data: Uint8Array }
   | { readonly type: 'banner'; readonly message: string }
   | { readonly type: 'debug'; readonly message: string; readonly alwaysDisplay: boolean }

@@ -18,13 +18,14 @@ const hostKeys = [
   generatePrivateKey('ecdsa-521', systemRandom, nodeCrypto),
   ...parseOpenSshPrivateKey(readFileSync(new URL('../fixtures/keys/rsa-2048', import.meta.url), 'utf8')),
 ];
+const plainHostKeyAlgorithms = supportedHostKey.filter((a) => !a.includes('-cert-'));
 const aead = (c: string) => c.includes('poly1305') || c.includes('gcm');
 
 describe('kex × host key × cipher × MAC (node provider)', () => {
   for (const kex of supportedKex) {
     it(kex, () => {
       let n = 0;
-      for (const hostKey of supportedHostKey) {
+      for (const hostKey of plainHostKeyAlgorithms) {
         for (const cipher of supportedCipher) {
           for (const mac of aead(cipher) ? [supportedMac[0]] : supportedMac) {
             handshakeScenario({ kex, hostKey, cipher, mac }, hostKeys, nodeCrypto, `${kex}/${hostKey}/${cipher}/${mac}`);
@@ -32,7 +33,7 @@ describe('kex × host key × cipher × MAC (node provider)', () => {
           }
         }
       }
-      if (n !== supportedHostKey.length * (3 + 3 * supportedMac.length)) throw new Error(`ran ${n} combinations`);
+      if (n !== plainHostKeyAlgorithms.length * (3 + 3 * supportedMac.length)) throw new Error(`ran ${n} combinations`);
     });
   }
 });

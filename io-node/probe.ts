@@ -60,6 +60,8 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
     crypto: options.crypto ?? nodeCrypto,
     // The probe's own deadline below covers the handshake too, with a message naming the stage.
     handshakeTimeoutMs: 0,
+    // Ask with `none` only: its answer is the list of methods that can continue.
+    clientAuth: { methods: [] },
     ...(options.algorithms ? { algorithms: options.algorithms } : {}),
     ...(options.username !== undefined ? { username: options.username } : {}),
   });
@@ -77,6 +79,8 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
 
   const pump = new ConnectionPump(engine, socket, {
     onDecision: (decision) => {
+      // The probe only reports: it trusts the host key for this one look and offers no credentials.
+      if (decision.kind !== 'hostKey') return null;
       seen.fingerprint = decision.fingerprint;
       seen.stage = 'the end of the key exchange';
       return true;

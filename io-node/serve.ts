@@ -56,7 +56,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     log(`${peer}: connected`);
     const pump = new ConnectionPump(engine, socket, {
       onDecision: (decision) => {
-        // The server engine asks nothing yet; refusing is the safe answer to a question we do not know.
+        // No credentials are configured yet: announce the usual methods and refuse every attempt.
+        if (decision.kind === 'authMethods') return [['publickey'], ['password'], ['keyboard-interactive']];
+        if (decision.kind.startsWith('auth')) return false;
         throw new Error(`no handler for ${decision.kind} decisions`);
       },
       onEvent: (event) => {

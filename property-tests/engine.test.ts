@@ -51,7 +51,7 @@ function replayToClient(chunks: Uint8Array[], eofAtEnd = false): { events: SshEv
       const e = client.pollEvent();
       if (e) {
         events.push(e);
-        if (e.type === 'decision') client.resolve(e.decision.id, true, 0);
+        if (e.type === 'decision') client.resolve(e.decision.id, e.decision.kind === 'hostKey' ? true : null, 0);
       }
       if (!t && !e) return;
     }

@@ -2,17 +2,39 @@
  * Two engines joined in memory on virtual time: the quickest way to run the whole protocol with no
  * sockets. Used by the pair tests, the property tests and the Deno suite, so it must stay pure.
  *
- * `pump()` moves bytes both ways until neither side has anything to send, answering host-key
- * decisions as configured, and records every event and every byte (the transcript).
+ * `pump()` moves bytes both ways until neither side has anything to send, answering decisions
+ * (through `decide`, or the defaults below), and records every event and every byte.
+ *
+ * Default answers: the client trusts the host key (`trustHostKey`), signs with `clientKeys`,
+ * answers password prompts with `clientPassword` (null when unset); the server offers
+ * `serverChains` (default publickey | password | keyboard-interactive) and accepts the
+ * passwords and keys in `users`; keyboard-interactive asks one "Password:" prompt checked
+ * against the same password.
  */
+import type { CryptoProvider } from '../crypto/provider.ts';
 import { SshEngine, type SshEngineOptions } from '../engine.ts';
-import type { SshEvent } from '../events.ts';
+import type { Decision, SshEvent } from '../events.ts';
+import type { PrivateKey } from '../keys/private-key.ts';
+import type { PublicKey } from '../keys/public-key.ts';
+import { sign } from '../keys/signature.ts';
+import { pureCrypto } from '../crypto/pure.ts';
+
+export interface PairUser {
+  readonly password?: string;
+  readonly keys?: readonly PublicKey[];
+}
 
 export interface PairOptions {
   readonly client?: Partial<SshEngineOptions>;
   readonly server: Partial<SshEngineOptions> & Pick<SshEngineOptions, 'hostKeys'>;
   /** Answer to the client's host key decision (default true). */
   readonly trustHostKey?: boolean;
+  readonly clientKeys?: readonly PrivateKey[];
+  readonly clientPassword?: string;
+  readonly serverChains?: ReadonlyArray<readonly string[]>;
+  readonly users?: Readonly<Record<string, PairUser>>;
+  /** Override any answer: return undefined to fall back to the default. */
+  readonly decide?: (side: 'client' | 'server', decision: Decision, pair: Pair) => unknown;
   /** Optionally split each flush into chunks before delivery (property tests vary this). */
   readonly split?: (bytes: Uint8Array) => Uint8Array[];
   readonly startTime?: number;
@@ -26,6 +48,8 @@ export class Pair {
   /** Every byte each side transmitted, in order. */
   readonly clientToServer: Uint8Array[] = [];
   readonly serverToClient: Uint8Array[] = [];
+  /** Decisions left unanswered because `decide` returned the string 'defer'. */
+  readonly deferred: Array<{ side: 'client' | 'server'; decision: Decision }> = [];
   now: number;
 
   constructor(private readonly options: PairOptions) {
@@ -77,25 +101,57 @@ export class Pair {
 
   private drainEvents(): boolean {
     let any = false;
-    for (;;) {
-      const e = this.client.pollEvent();
-      if (!e) break;
-      any = true;
-      this.clientEvents.push(e);
-      if (e.type === 'decision' && e.decision.kind === 'hostKey') {
-        this.client.resolve(e.decision.id, this.options.trustHostKey ?? true, this.now);
+    for (const [side, engine, log] of [['client', this.client, this.clientEvents], ['server', this.server, this.serverEvents]] as const) {
+      for (let e = engine.pollEvent(); e; e = engine.pollEvent()) {
+        any = true;
+        log.push(e);
+        if (e.type !== 'decision') continue;
+        const custom = this.options.decide?.(side, e.decision, this);
+        if (custom === 'defer') {
+          this.deferred.push({ side, decision: e.decision });
+          continue;
+        }
+        engine.resolve(e.decision.id, custom !== undefined ? custom : this.defaultAnswer(e.decision), this.now);
       }
     }
-    for (;;) {
-      const e = this.server.pollEvent();
-      if (!e) break;
-      any = true;
-      this.serverEvents.push(e);
-    }
     return any;
+  }
+
+  private defaultAnswer(d: Decision): unknown {
+    const crypto: CryptoProvider = (this.options.client?.crypto ?? pureCrypto);
+    const user = (name: string) => this.options.users?.[name];
+    switch (d.kind) {
+      case 'hostKey':
+        return this.options.trustHostKey ?? true;
+      case 'sign': {
+        const key = this.options.clientKeys?.find((k) => equal(k.publicKey.blob, d.key.blob));
+        return key ? sign(crypto, key, d.algorithm, d.data) : null;
+      }
+      case 'password':
+        return this.options.clientPassword ?? null;
+      case 'passwordChange':
+        return null;
+      case 'keyboardInteractive':
+        return this.options.clientPassword === undefined ? null : d.prompts.map(() => this.options.clientPassword!);
+      case 'authMethods':
+        return this.options.serverChains ?? [['publickey'], ['password'], ['keyboard-interactive']];
+      case 'authPassword':
+        return user(d.username)?.password !== undefined && user(d.username)!.password === d.password;
+      case 'authPublicKey':
+        return (user(d.username)?.keys ?? []).some((k) => equal(k.blob, d.key.blob));
+      case 'authKeyboardInteractive':
+        if (d.responses === null) return { instruction: '', prompts: [{ prompt: 'Password: ', echo: false }] };
+        return user(d.username)?.password !== undefined && d.responses[0] === user(d.username)!.password;
+      case 'authHostbased':
+        return false;
+    }
   }
 
   eventsOf(side: 'client' | 'server', type: SshEvent['type']): SshEvent[] {
     return (side === 'client' ? this.clientEvents : this.serverEvents).filter((e) => e.type === type);
   }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -25,12 +25,15 @@ function closedEvents(events: SshEvent[]): SshEvent[] {
   return events.filter((e) => e.type === 'closed');
 }
 
-/** A full handshake up to the server's answer to `none`, with exactly the algorithms chosen. */
+/** A full handshake and a password login, with exactly the algorithms chosen. */
 export function handshakeScenario(choice: HandshakeChoice, hostKeys: readonly PrivateKey[], crypto: CryptoProvider, seed = 'handshake'): Pair {
   const algorithms = { kex: [choice.kex], hostKey: [choice.hostKey], cipher: [choice.cipher], mac: [choice.mac] };
   const pair = new Pair({
     client: { crypto, random: seededRandom(`${seed}:client`), algorithms, username: 'alice' },
-    server: { crypto, random: seededRandom(`${seed}:server`), algorithms, hostKeys, authMethods: ['publickey', 'password'] },
+    server: { crypto, random: seededRandom(`${seed}:server`), algorithms, hostKeys },
+    serverChains: [['publickey'], ['password']],
+    users: { alice: { password: 'wonderland' } },
+    clientPassword: 'wonderland',
   });
   pair.pump();
   for (const [side, events] of [['client', pair.clientEvents], ['server', pair.serverEvents]] as const) {
@@ -47,6 +50,9 @@ export function handshakeScenario(choice: HandshakeChoice, hostKeys: readonly Pr
   }
   const failure = pair.clientEvents.find((e) => e.type === 'authFailure');
   check(failure !== undefined && failure.type === 'authFailure' && failure.methods.join(',') === 'publickey,password', 'client did not learn the auth methods');
+  const success = pair.clientEvents.find((e) => e.type === 'authSuccess');
+  check(success !== undefined && success.type === 'authSuccess' && success.method === 'password', 'client did not log in with the password');
+  check(pair.serverEvents.some((e) => e.type === 'authSuccess' && e.username === 'alice'), 'server did not report the login');
   const sid = pair.client.sessionId;
   check(sid !== null && pair.server.sessionId !== null && sid.join() === pair.server.sessionId.join(), 'session ids differ');
   return pair;

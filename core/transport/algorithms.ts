@@ -31,6 +31,12 @@ export const supportedKex = [
 ] as const;
 
 export const supportedHostKey = [
+  'ssh-ed25519-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
+  'rsa-sha2-512-cert-v01@openssh.com',
+  'rsa-sha2-256-cert-v01@openssh.com',
   'ssh-ed25519',
   'ecdsa-sha2-nistp256',
   'ecdsa-sha2-nistp384',
@@ -38,6 +44,7 @@ export const supportedHostKey = [
   'rsa-sha2-512',
   'rsa-sha2-256',
   'ssh-rsa',
+  'ssh-rsa-cert-v01@openssh.com',
 ] as const;
 
 export const supportedCipher = [
@@ -60,7 +67,7 @@ export const supportedMac = [
 
 export const supportedCompression = ['none'] as const;
 
-const SHA1_ONLY = new Set(['ssh-rsa', 'hmac-sha1', 'hmac-sha1-etm@openssh.com']);
+const SHA1_ONLY = new Set(['ssh-rsa', 'ssh-rsa-cert-v01@openssh.com', 'hmac-sha1', 'hmac-sha1-etm@openssh.com']);
 
 export const defaultAlgorithms: AlgorithmPreferences = {
   kex: [...supportedKex],

@@ -48,7 +48,7 @@ function replay(t: Transcript, crypto: CryptoProvider, chunk: number) {
       if (out) sent.push(...out);
       const e = client.pollEvent();
       if (e) events.push(e);
-      if (e?.type === 'decision') client.resolve(e.decision.id, true, 0);
+      if (e?.type === 'decision') client.resolve(e.decision.id, e.decision.kind === 'hostKey' ? true : null, 0);
       if (!out && !e) return;
     }
   };
@@ -71,13 +71,18 @@ describe('transcripts recorded against OpenSSH', () => {
     for (const [crypto, chunk] of [[pureCrypto, 1 << 20], [nodeCrypto, 7]] as const) {
       it(`${t.name} (${crypto.name}, ${chunk === 7 ? '7-byte chunks' : 'one chunk'})`, () => {
         const { client, events, sent } = replay(t, crypto, chunk);
-        expect(events.find((e) => e.type === 'closed')).toBeUndefined();
+        // The recording stopped at sshd's answer to `none`; with no credentials the client then
+        // gives up and says so (one DISCONNECT after the recorded bytes).
+        const closed = events.find((e) => e.type === 'closed');
+        expect(closed?.type === 'closed' && closed.error?.code).toBe('AUTH_FAILED');
         expect(client.peerIdentification).toBe(t.serverVersion);
         expect(client.algorithms).toEqual(t.algorithms);
         const failure = events.find((e) => e.type === 'authFailure');
         expect(failure?.type === 'authFailure' && failure.methods).toEqual(t.authMethods);
         expect(client.serverSignatureAlgorithms).toEqual(t.serverSigAlgs);
-        expect(sent).toEqual(decodeBase64(t.clientToServer));
+        const recorded = decodeBase64(t.clientToServer);
+        expect(sent.subarray(0, recorded.length)).toEqual(recorded);
+        expect(sent.length - recorded.length).toBeLessThan(200);
       });
     }
   }

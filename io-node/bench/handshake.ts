@@ -43,7 +43,7 @@ async function timeLoopAsync(count: number, fn: () => Promise<void>): Promise<nu
 
 function inMemory(crypto: CryptoProvider, kex: string, hostKeys: PrivateKey[]): void {
   const pair = new Pair({
-    client: { crypto, algorithms: { kex: [kex], hostKey: ['ssh-ed25519'] } },
+    client: { crypto, algorithms: { kex: [kex], hostKey: ['ssh-ed25519'] }, clientAuth: { methods: [] } },
     server: { crypto, hostKeys, algorithms: { kex: [kex] } },
   });
   pair.pump();
@@ -69,22 +69,20 @@ const fixtureKey = fileURLToPath(new URL('../../../fixtures/keys/ed25519', impor
 async function hermitLoopback(hostKeys: PrivateKey[]): Promise<{ server: Server; once: () => Promise<void> }> {
   const server = createServer((socket) => {
     const engine = new SshEngine({ role: 'server', now: performance.now(), crypto: nodeCrypto, hostKeys, algorithms: { kex: ['curve25519-sha256'] } });
-    new ConnectionPump(engine, socket, { onDecision: () => false });
+    new ConnectionPump(engine, socket, { onDecision: (d) => (d.kind === 'authMethods' ? [['publickey'], ['password']] : false) });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   const once = async () => {
     const socket = await dialTcp('127.0.0.1', port);
-    const engine = new SshEngine({ role: 'client', now: performance.now(), crypto: nodeCrypto, algorithms: { kex: ['curve25519-sha256'], hostKey: ['ssh-ed25519'] } });
+    const engine = new SshEngine({ role: 'client', now: performance.now(), crypto: nodeCrypto, algorithms: { kex: ['curve25519-sha256'], hostKey: ['ssh-ed25519'] }, clientAuth: { methods: [] } });
     let pump!: ConnectionPump;
     pump = new ConnectionPump(engine, socket, {
-      onDecision: () => true,
-      onEvent: (e) => {
-        if (e.type === 'authFailure') pump.disconnect('bench done');
-      },
+      onDecision: (d) => d.kind === 'hostKey',
     });
+    // With no methods configured the client ends after the answer to `none`, as the bench wants.
     const reason = await pump.closed;
-    if (reason !== null) throw new Error(`hermit loopback handshake failed: ${reason.message}`);
+    if (reason === null || !('code' in reason) || reason.code !== 'AUTH_FAILED') throw new Error(`hermit loopback handshake failed: ${reason?.message}`);
   };
   return { server, once };
 }
