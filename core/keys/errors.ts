@@ -11,8 +11,10 @@ export type KeyFormatErrorCode =
   | 'KEY_FORMAT_UNSUPPORTED'
   /** Recognised format, but the bytes are malformed or inconsistent. */
   | 'KEY_FORMAT_INVALID'
-  /** An openssh-key-v1 file protected by a passphrase. */
+  /** A passphrase-protected key and no passphrase was given. */
   | 'KEY_ENCRYPTED'
+  /** A passphrase was given but does not decrypt the key. */
+  | 'KEY_PASSPHRASE_WRONG'
   /** A key algorithm we do not implement (DSA, security keys, certificates, …). */
   | 'KEY_TYPE_UNSUPPORTED';
 

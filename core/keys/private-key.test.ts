@@ -111,16 +111,19 @@ describe('parseOpenSshPrivateKey on ssh-keygen fixtures', () => {
 });
 
 describe('parseOpenSshPrivateKey errors', () => {
-  it('explains that passphrase-protected keys are not supported yet and how to get around it', () => {
+  it('says a passphrase is needed for a protected key and how to get around it', () => {
     const err = expectKeyError(
       () => parseOpenSshPrivateKey(fixture('ed25519-encrypted'), { source: '/home/me/.ssh/id_ed25519' }),
       'KEY_ENCRYPTED',
-      /passphrase/,
+      /a passphrase is needed/,
     );
     expect(err.message).toMatch(/aes256-ctr/);
     expect(err.message).toMatch(/bcrypt/);
-    expect(err.message).toMatch(/not supported yet/);
     expect(err.message).toContain("ssh-keygen -p -N '' -f /home/me/.ssh/id_ed25519.plain");
+    // With the passphrase it decrypts to the key in the .pub next to it.
+    const [key] = parseOpenSshPrivateKey(fixture('ed25519-encrypted'), { passphrase: 'correct horse' });
+    expect(encodeBase64(key!.publicKey.blob)).toBe(fixture('ed25519-encrypted.pub').split(' ')[1]);
+    expect(key!.comment).toBe('hermit-fixture-encrypted');
   });
 
   it('names other formats and says how to convert them', () => {

@@ -1,11 +1,13 @@
 /**
  * Private keys and the OpenSSH private key file format, `openssh-key-v1` (OpenSSH PROTOCOL.key),
- * unencrypted only (cipher and KDF "none").
+ * plain (cipher and KDF "none") or passphrase-protected (KDF "bcrypt" and one of the ciphers in
+ * openssh-encryption.ts).
  *
  *     "-----BEGIN OPENSSH PRIVATE KEY-----", base64 of:
  *     "openssh-key-v1\0" string cipher  string kdf  string kdfoptions  uint32 N
  *     string publickey[1..N]
- *     string ( uint32 check  uint32 check  (privatekey comment)[1..N]  1 2 3 … to the block size )
+ *     string encrypt( uint32 check  uint32 check  (privatekey comment)[1..N]  1 2 3 … to the block size )
+ *     byte[taglen] AEAD tag (GCM and chacha20-poly1305 only; outside the string, as OpenSSH writes it)
  *
  * Each private key uses the field encoding of ssh-agent's add-identity request (PROTOCOL.key
  * section 3; draft-ietf-sshm-ssh-agent): Ed25519 `string pk || string seed‖pk`; ECDSA
@@ -18,6 +20,22 @@ import { SshReader } from '../wire/reader.ts';
 import { SshWriter } from '../wire/writer.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
 import { KeyFormatError } from './errors.ts';
+import {
+  DEFAULT_KDF_ROUNDS,
+  DEFAULT_OPENSSH_KEY_CIPHER,
+  MAX_KDF_ROUNDS,
+  OPENSSH_KEY_CIPHERS,
+  cipherBlockSize,
+  cipherTagLength,
+  decryptSection,
+  deriveKeyAndIv,
+  encodeBcryptKdfOptions,
+  encryptSection,
+  isOpenSshKeyCipher,
+  newSalt,
+  parseBcryptKdfOptions,
+  type OpenSshKeyCipher,
+} from './openssh-encryption.ts';
 import {
   ECDSA_CURVES,
   RSA_MIN_MODULUS_BITS,
@@ -67,8 +85,6 @@ export type KeyDerivationCrypto = Pick<CryptoProvider, 'ed25519PublicKey' | 'ecd
 const BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
 const END = '-----END OPENSSH PRIVATE KEY-----';
 const MAGIC = new TextEncoder().encode('openssh-key-v1\0');
-/** The cipher "none" has an 8-byte block size, which is what the padding rounds to. */
-const BLOCK_SIZE = 8;
 /** OpenSSH itself writes and reads exactly one key per file; a few more cost nothing. */
 const MAX_KEYS = 64;
 const BASE64_LINE = 70;
@@ -151,13 +167,39 @@ export type ParsePrivateKeyOptions = {
   readonly source?: string;
   /** Smallest RSA modulus accepted, in bits. Default {@link RSA_MIN_MODULUS_BITS}. */
   readonly minRsaBits?: number;
+  /** The passphrase of an encrypted key (a string is UTF-8 encoded). Empty means none. */
+  readonly passphrase?: string | Uint8Array;
+  /** Derives public keys where a format stores only the private half. Default: the pure provider. */
+  readonly crypto?: KeyDerivationCrypto;
+  /** Most bcrypt rounds accepted from an openssh-key-v1 file. Default {@link MAX_KDF_ROUNDS}. */
+  readonly maxKdfRounds?: number;
+  /** Most PBKDF2 iterations accepted from a PKCS#8 file. Default 10,000,000. */
+  readonly maxPbkdf2Iterations?: number;
 };
 
+export function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
+  return typeof passphrase === 'string' ? new TextEncoder().encode(passphrase) : passphrase;
+}
+
+export function hasPassphrase(passphrase: string | Uint8Array | undefined): passphrase is string | Uint8Array {
+  return passphrase !== undefined && passphrase.length > 0;
+}
+
+/** KEY_PASSPHRASE_WRONG, shared by every encrypted format so callers can test one code. */
+export function wrongPassphrase(source: string, detail?: string): KeyFormatError {
+  return new KeyFormatError(
+    'KEY_PASSPHRASE_WRONG',
+    `${source}: incorrect passphrase${detail ? ` (${detail})` : ''}; check the passphrase and try again`,
+  );
+}
+
 /**
- * Parse an unencrypted `openssh-key-v1` file (the format `ssh-keygen` writes by default).
- * Throws {@link KeyFormatError}: KEY_ENCRYPTED for passphrase-protected keys, KEY_FORMAT_UNSUPPORTED
- * for other formats (PEM, PKCS#8, PuTTY, public keys), KEY_TYPE_UNSUPPORTED for DSA, security
- * keys and the like, KEY_FORMAT_INVALID for damaged files.
+ * Parse an `openssh-key-v1` file (the format `ssh-keygen` writes by default), decrypting it with
+ * `options.passphrase` when it is protected. Throws {@link KeyFormatError}: KEY_ENCRYPTED when a
+ * passphrase is needed and none was given, KEY_PASSPHRASE_WRONG when it does not decrypt the key,
+ * KEY_FORMAT_UNSUPPORTED for other formats (PEM, PKCS#8 — see load.ts — PuTTY, public keys) and
+ * unknown ciphers, KEY_TYPE_UNSUPPORTED for DSA, security keys and the like, KEY_FORMAT_INVALID
+ * for damaged files.
  */
 export function parseOpenSshPrivateKey(text: string, options: ParsePrivateKeyOptions = {}): PrivateKey[] {
   const source = options.source ?? 'the key file';
@@ -175,43 +217,102 @@ export function parseOpenSshPrivateKey(text: string, options: ParsePrivateKeyOpt
     throw invalid(`${source}: the OpenSSH private key is not valid base64 (${(err as Error).message})`, err);
   }
   try {
-    return parseBinary(bytes, source, quoted, options.minRsaBits ?? RSA_MIN_MODULUS_BITS);
+    return parseBinary(bytes, source, quoted, options);
   } catch (err) {
     if (err instanceof KeyFormatError) throw err;
     throw invalid(`${source}: malformed OpenSSH private key: ${(err as Error).message}`, err);
   }
 }
 
-function parseBinary(bytes: Uint8Array, source: string, quoted: string, minRsaBits: number): PrivateKey[] {
+function parseBinary(bytes: Uint8Array, source: string, quoted: string, options: ParsePrivateKeyOptions): PrivateKey[] {
+  const minRsaBits = options.minRsaBits ?? RSA_MIN_MODULUS_BITS;
   const r = new SshReader(bytes, 'OpenSSH private key');
   if (r.remaining < MAGIC.length || !bytesEqual(r.raw(MAGIC.length), MAGIC)) {
     throw invalid(`${source}: not an openssh-key-v1 key (bad magic)`);
   }
-  const cipher = r.ascii(64);
+  const cipherName = r.ascii(64);
   const kdf = r.ascii(64);
-  const kdfOptions = r.string();
-  if (cipher !== 'none' || kdf !== 'none') {
-    throw new KeyFormatError(
-      'KEY_ENCRYPTED',
-      `${source} is protected by a passphrase (cipher ${cipher}, kdf ${kdf}); passphrase-protected keys ` +
-        `are not supported yet. Use an unencrypted copy: cp ${quoted} ${quoted}.plain && ssh-keygen -p -N '' -f ${quoted}.plain ` +
-        `(it asks for the old passphrase), and keep the copy private.`,
-    );
+  const kdfOptions = r.string(4096);
+  let cipher: OpenSshKeyCipher | 'none';
+  if (cipherName === 'none') {
+    if (kdf !== 'none') throw invalid(`${source}: cipher "none" with kdf "${kdf}" is inconsistent; the file is damaged`);
+    if (kdfOptions.length !== 0) throw invalid(`${source}: kdf "none" must have empty options`);
+    cipher = 'none';
+  } else {
+    if (!isOpenSshKeyCipher(cipherName)) {
+      throw new KeyFormatError(
+        'KEY_FORMAT_UNSUPPORTED',
+        `${source} is encrypted with the cipher "${cipherName}", which is not supported (${Object.keys(OPENSSH_KEY_CIPHERS).join(', ')} are); ` +
+          `re-encrypt it with: ssh-keygen -p -Z aes256-ctr -f ${quoted}`,
+      );
+    }
+    if (kdf !== 'bcrypt') {
+      if (kdf === 'none') throw invalid(`${source}: cipher "${cipherName}" with kdf "none" is inconsistent; the file is damaged`);
+      throw new KeyFormatError(
+        'KEY_FORMAT_UNSUPPORTED',
+        `${source} uses the key derivation "${kdf}", which is not supported (only bcrypt is); re-encrypt it with: ssh-keygen -p -f ${quoted}`,
+      );
+    }
+    cipher = cipherName;
   }
-  if (kdfOptions.length !== 0) throw invalid(`${source}: kdf "none" must have empty options`);
   const count = r.uint32();
   if (count < 1 || count > MAX_KEYS) throw invalid(`${source}: holds ${count} keys; expected 1 to ${MAX_KEYS}`);
   const publicKeys: PublicKey[] = [];
   for (let i = 0; i < count; i++) publicKeys.push(parseStoredPublicKey(r.string(), source, minRsaBits));
-  const section = r.string();
+  const stored = r.string();
+  const tagLength = cipherTagLength(cipher);
+  if (r.remaining !== tagLength) {
+    throw invalid(`${source}: ${r.remaining} trailing bytes after the private section, expected ${tagLength}; the file is truncated or damaged`);
+  }
+  const tag = r.raw(tagLength);
   r.end();
 
-  if (section.length % BLOCK_SIZE !== 0) throw invalid(`${source}: private section is not padded to ${BLOCK_SIZE} bytes`);
+  const blockSize = cipherBlockSize(cipher);
+  if (stored.length < blockSize || stored.length % blockSize !== 0) {
+    throw invalid(`${source}: private section is ${stored.length} bytes, not padded to a positive multiple of the ${blockSize}-byte block size; the file is damaged`);
+  }
+  let section = stored;
+  if (cipher !== 'none') {
+    let kdfParams: { salt: Uint8Array; rounds: number };
+    try {
+      kdfParams = parseBcryptKdfOptions(kdfOptions);
+    } catch (err) {
+      throw invalid(`${source}: malformed bcrypt kdf options: ${(err as Error).message}`, err);
+    }
+    const maxRounds = options.maxKdfRounds ?? MAX_KDF_ROUNDS;
+    if (kdfParams.salt.length === 0) throw invalid(`${source}: the bcrypt salt is empty; the file is damaged`);
+    if (kdfParams.rounds < 1) throw invalid(`${source}: the bcrypt round count is 0; the file is damaged`);
+    if (kdfParams.rounds > maxRounds) {
+      throw invalid(
+        `${source}: asks for ${kdfParams.rounds} bcrypt rounds, above the limit of ${maxRounds} (ssh-keygen uses 16 to 24); ` +
+          `a file asking for that much work is damaged or hostile. If you made it yourself with a large -a, re-encrypt it ` +
+          `with fewer rounds: ssh-keygen -p -a 64 -f ${quoted}`,
+      );
+    }
+    if (!hasPassphrase(options.passphrase)) {
+      throw new KeyFormatError(
+        'KEY_ENCRYPTED',
+        `${source} is protected by a passphrase (cipher ${cipher}, kdf bcrypt, ${kdfParams.rounds} rounds); a passphrase is ` +
+          `needed to read it. Supply the passphrase, or make an unencrypted private copy: cp ${quoted} ${quoted}.plain && ` +
+          `ssh-keygen -p -N '' -f ${quoted}.plain (it asks for the old passphrase), and keep the copy private.`,
+      );
+    }
+    const keyIv = deriveKeyAndIv(cipher, passphraseBytes(options.passphrase), kdfParams.salt, kdfParams.rounds);
+    const plain = decryptSection(cipher, keyIv, stored, tag);
+    keyIv.fill(0);
+    if (!plain) throw wrongPassphrase(source, 'the authentication tag does not verify');
+    section = plain;
+  }
+
   const p = new SshReader(section, 'private key section');
   const check1 = p.uint32();
   const check2 = p.uint32();
-  // Unencrypted, a mismatch can only mean the file was damaged or edited.
-  if (check1 !== check2) throw invalid(`${source}: check values differ; the private key is corrupt`);
+  if (check1 !== check2) {
+    // Encrypted, differing check values are how OpenSSH detects a wrong passphrase; unencrypted,
+    // they can only mean the file was damaged or edited.
+    if (cipher !== 'none') throw wrongPassphrase(source, 'the decrypted check values differ');
+    throw invalid(`${source}: check values differ; the private key is corrupt`);
+  }
 
   const keys: PrivateKey[] = [];
   for (const publicKey of publicKeys) {
@@ -219,7 +320,7 @@ function parseBinary(bytes: Uint8Array, source: string, quoted: string, minRsaBi
     keys.push(key);
   }
   const padding = p.rest();
-  if (padding.length >= BLOCK_SIZE) throw invalid(`${source}: ${padding.length} bytes of padding; at most ${BLOCK_SIZE - 1} expected`);
+  if (padding.length >= blockSize) throw invalid(`${source}: ${padding.length} bytes of padding; at most ${blockSize - 1} expected`);
   for (let i = 0; i < padding.length; i++) {
     if (padding[i] !== i + 1) throw invalid(`${source}: padding bytes are not 1, 2, 3, …; the private key is corrupt`);
   }
@@ -292,13 +393,16 @@ function parsePrivateFields(p: SshReader, publicKey: PublicKey, source: string, 
 }
 
 function unsupportedFormat(text: string, source: string, quoted: string): KeyFormatError {
-  const convert = `ssh-keygen -p -f ${quoted} rewrites it in the OpenSSH format (keep a backup)`;
+  const convert = `read it with parsePrivateKey, which accepts every format, or let ssh-keygen -p -f ${quoted} rewrite it in the OpenSSH format (keep a backup)`;
   const head = text.trimStart();
-  if (/-----BEGIN (RSA|EC|DSA) PRIVATE KEY-----/.test(text)) {
-    return new KeyFormatError('KEY_FORMAT_UNSUPPORTED', `${source} is a PEM (PKCS#1/SEC1) private key, which is not supported; ${convert}`);
+  if (/-----BEGIN DSA PRIVATE KEY-----/.test(text)) {
+    return new KeyFormatError('KEY_TYPE_UNSUPPORTED', `${source} is a DSA key; DSA is not supported, use an ed25519, ecdsa or rsa key (ssh-keygen -t ed25519)`);
+  }
+  if (/-----BEGIN (RSA|EC) PRIVATE KEY-----/.test(text)) {
+    return new KeyFormatError('KEY_FORMAT_UNSUPPORTED', `${source} is a PEM (PKCS#1/SEC1) private key, not an OpenSSH one; ${convert}`);
   }
   if (/-----BEGIN (ENCRYPTED )?PRIVATE KEY-----/.test(text)) {
-    return new KeyFormatError('KEY_FORMAT_UNSUPPORTED', `${source} is a PKCS#8 private key, which is not supported; ${convert}`);
+    return new KeyFormatError('KEY_FORMAT_UNSUPPORTED', `${source} is a PKCS#8 private key, not an OpenSSH one; ${convert}`);
   }
   if (head.startsWith('PuTTY-User-Key-File-')) {
     return new KeyFormatError(
@@ -318,19 +422,42 @@ function unsupportedFormat(text: string, source: string, quoted: string): KeyFor
   );
 }
 
-function shellQuote(s: string): string {
+export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./~+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 // ---- serialisation --------------------------------------------------------------------------
 
+export type SerializeOpenSshOptions = {
+  /** Encrypt the private section with this passphrase (a string is UTF-8 encoded); empty: don't. */
+  readonly passphrase?: string | Uint8Array;
+  /** bcrypt rounds, 1 to {@link MAX_KDF_ROUNDS}; default {@link DEFAULT_KDF_ROUNDS} (ssh-keygen -a). */
+  readonly rounds?: number;
+  /** Cipher; default aes256-ctr (ssh-keygen -Z). */
+  readonly cipher?: OpenSshKeyCipher;
+};
+
 /**
- * Write keys as an unencrypted `openssh-key-v1` file, byte-compatible with what `ssh-keygen -N ''`
- * produces: random check values, 1, 2, 3, … padding, base64 in 70-column lines.
+ * Write keys as an `openssh-key-v1` file, byte-compatible with what `ssh-keygen` produces: random
+ * check values, 1, 2, 3, … padding to the cipher's block size, base64 in 70-column lines. With a
+ * passphrase, a 16-byte salt is drawn from `random` after the check value and the section is
+ * encrypted as `ssh-keygen -N` does.
  */
-export function serializeOpenSshPrivateKey(keys: PrivateKey | readonly PrivateKey[], random: RandomSource): string {
+export function serializeOpenSshPrivateKey(
+  keys: PrivateKey | readonly PrivateKey[],
+  random: RandomSource,
+  options: SerializeOpenSshOptions = {},
+): string {
   const list: readonly PrivateKey[] = Array.isArray(keys) ? keys : [keys as PrivateKey];
   if (list.length < 1 || list.length > MAX_KEYS) throw new RangeError(`can write 1 to ${MAX_KEYS} keys, got ${list.length}`);
+  const encrypt = hasPassphrase(options.passphrase);
+  const cipher: OpenSshKeyCipher | 'none' = encrypt ? (options.cipher ?? DEFAULT_OPENSSH_KEY_CIPHER) : 'none';
+  if (cipher !== 'none' && !isOpenSshKeyCipher(cipher)) throw new RangeError(`unknown cipher "${String(cipher)}"; use one of ${Object.keys(OPENSSH_KEY_CIPHERS).join(', ')}`);
+  const rounds = options.rounds ?? DEFAULT_KDF_ROUNDS;
+  if (encrypt && (!Number.isInteger(rounds) || rounds < 1 || rounds > MAX_KDF_ROUNDS)) {
+    throw new RangeError(`bcrypt rounds must be an integer from 1 to ${MAX_KDF_ROUNDS}, got ${rounds}`);
+  }
+  const blockSize = cipherBlockSize(cipher);
 
   const section = new SshWriter();
   const check = random(4);
@@ -357,12 +484,27 @@ export function serializeOpenSshPrivateKey(keys: PrivateKey | readonly PrivateKe
     }
     section.string(key.comment);
   }
-  for (let i = 1; section.size % BLOCK_SIZE !== 0; i++) section.byte(i);
+  for (let i = 1; section.size % blockSize !== 0; i++) section.byte(i);
+  const plain = section.finish();
+
+  let kdfName = 'none';
+  let kdfOptions: Uint8Array = new Uint8Array(0);
+  let body: Uint8Array = plain;
+  let tag: Uint8Array = new Uint8Array(0);
+  if (cipher !== 'none') {
+    const salt = newSalt(random);
+    kdfName = 'bcrypt';
+    kdfOptions = encodeBcryptKdfOptions(salt, rounds);
+    const keyIv = deriveKeyAndIv(cipher, passphraseBytes(options.passphrase!), salt, rounds);
+    ({ data: body, tag } = encryptSection(cipher, keyIv, plain));
+    keyIv.fill(0);
+    plain.fill(0);
+  }
 
   const w = new SshWriter(1024);
-  w.raw(MAGIC).string('none').string('none').string(new Uint8Array(0)).uint32(list.length);
+  w.raw(MAGIC).string(cipher).string(kdfName).string(kdfOptions).uint32(list.length);
   for (const key of list) w.string(key.publicKey.blob);
-  w.string(section.finish());
+  w.string(body).raw(tag);
 
   const b64 = encodeBase64(w.finish());
   const lines = [BEGIN];
@@ -370,4 +512,3 @@ export function serializeOpenSshPrivateKey(keys: PrivateKey | readonly PrivateKe
   lines.push(END, '');
   return lines.join('\n');
 }
-
