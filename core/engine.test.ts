@@ -79,10 +79,10 @@ describe('re-keying', () => {
       server: { crypto: pureCrypto, random: seededRandom('auto s'), hostKeys, acceptNoneAuthentication: true, rekeyBytes: 4096 },
     });
     pair.pump();
-    for (let i = 0; i < 9; i++) pair.client.globalRequest('x@test', true, new Uint8Array(0), pair.now);
+    for (let i = 0; i < 9; i++) pair.client.globalRequest({ type: 'other', name: 'x@test', data: new Uint8Array(0) }, true, pair.now);
     pair.pump();
     expect(pair.client.statistics.keyExchanges).toBe(2); // 10 packets since the last kex
-    pair.client.globalRequest('big@test', false, new Uint8Array(8000), pair.now);
+    pair.client.globalRequest({ type: 'other', name: 'big@test', data: new Uint8Array(8000) }, false, pair.now);
     pair.pump();
     expect(pair.server.statistics.keyExchanges).toBe(3); // 4 KiB received by the server
     expect(pair.client.pollTimeout()).toBe(pair.now + 60_000);

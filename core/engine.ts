@@ -59,6 +59,8 @@ import { systemRandom } from './random.ts';
 import { ClientAuth, certificateAlgorithmFor, type ClientAuthOptions } from './auth/client.ts';
 import type { AuthHost } from './auth/host.ts';
 import { ServerAuth } from './auth/server.ts';
+import { ConnectionLayer, type ChannelInfo, type ConnectionHost, type SessionPolicy } from './connection/connection.ts';
+import type { ChannelOpenRequest, ChannelRequest, GlobalRequest } from './connection/messages.ts';
 import { resolveAlgorithms, type AlgorithmPreferences } from './transport/algorithms.ts';
 import { formatIdentification, parseIdentification, type PeerIdentification } from './transport/identification.ts';
 import { deriveKey } from './transport/kdf.ts';
@@ -122,6 +124,20 @@ export interface SshEngineOptions {
   readonly maxAuthTries?: number;
   /** Server: a USERAUTH_BANNER text sent before the first authentication answer. */
   readonly banner?: string;
+  /** Receive window granted per channel (default 2 MiB) and largest data packet accepted (default 32 KiB). */
+  readonly channelWindow?: number;
+  readonly channelMaxPacket?: number;
+  /** Channels open at once (default 1024). */
+  readonly maxChannels?: number;
+  /**
+   * Keepalive like ServerAliveInterval / ClientAliveInterval: after this long without hearing from
+   * the peer, send keepalive@openssh.com; after `keepaliveCountMax` unanswered ones, disconnect.
+   * 0 (default) disables.
+   */
+  readonly keepaliveIntervalMs?: number;
+  readonly keepaliveCountMax?: number;
+  /** Server: announce host keys after authentication (hostkeys-00@openssh.com). Default true. */
+  readonly announceHostKeys?: boolean;
   /** Diffie-Hellman group exchange bounds (client), RFC 4419 section 3. */
   readonly gexBits?: { readonly min: number; readonly preferred: number; readonly max: number };
 }
@@ -175,6 +191,8 @@ interface PendingDecision {
   readonly decision: Decision;
   /** Validates the answer (throwing SshUsageError before any change) and acts on it. */
   readonly onAnswer: (answer: unknown) => void;
+  /** A blocking decision stops packet decoding until it is answered. */
+  readonly blocking: boolean;
 }
 
 export class SshEngine {
@@ -213,7 +231,8 @@ export class SshEngine {
   private peerWantsExtInfo = false;
   private serverSigAlgs: readonly string[] | null = null;
   private peerKexinitCount = 0;
-  private readonly pendingGlobalReplies: string[] = [];
+  private readonly connection: ConnectionLayer;
+  private keepaliveOutstanding = 0;
   private readonly clientAuth: ClientAuth | null = null;
   private readonly serverAuth: ServerAuth | null = null;
 
@@ -258,6 +277,12 @@ export class SshEngine {
     this.actor.subscribe({ error: (err) => (this.machineError = err) });
     this.actor.start();
 
+    this.connection = new ConnectionLayer(this.connectionHost(), {
+      role: this.role,
+      ...(options.channelWindow !== undefined ? { window: options.channelWindow } : {}),
+      ...(options.channelMaxPacket !== undefined ? { maxPacket: options.channelMaxPacket } : {}),
+      ...(options.maxChannels !== undefined ? { maxChannels: options.maxChannels } : {}),
+    });
     const authHost = this.authHost();
     if (this.role === 'client') {
       this.clientAuth = new ClientAuth(authHost, { ...options.clientAuth, username: options.username ?? 'root' });
@@ -292,7 +317,7 @@ export class SshEngine {
   receiveEof(now: number): void {
     if (this.closed) return;
     this.tick(now);
-    this.close(new SshError('CONNECTION_LOST', 'the peer closed the connection without SSH_MSG_DISCONNECT'), null);
+    this.terminate(new SshError('CONNECTION_LOST', 'the peer closed the connection without SSH_MSG_DISCONNECT'), null);
   }
 
   handleTimeout(now: number): void {
@@ -302,6 +327,7 @@ export class SshEngine {
       for (const name of this.timers.takeExpired(now)) {
         if (this.closed) return;
         if (name === 'rekey') this.maybeStartRekey(true);
+        else if (name === 'keepalive') this.keepaliveDue();
         else if (name === 'loginGrace') {
           this.failWith(new SshProtocolError('TIMEOUT', DisconnectReason.BY_APPLICATION, 'login grace time exceeded'));
         } else if (name === 'handshake') {
@@ -329,7 +355,7 @@ export class SshEngine {
       } catch (err) {
         if (err instanceof SshUsageError && !this.closed) {
           this.decisions.set(decisionId, pending);
-          if (this.blockedBy === 0) this.blockedBy = decisionId;
+          if (this.blockedBy === 0 && pending.blocking) this.blockedBy = decisionId;
         }
         throw err;
       }
@@ -345,16 +371,70 @@ export class SshEngine {
     this.guard(() => this.startRekey());
   }
 
-  /**
-   * Send SSH_MSG_GLOBAL_REQUEST (RFC 4254 section 4). With `wantReply` the answer arrives as a
-   * `globalReply` event; replies come back in request order.
-   */
-  globalRequest(name: string, wantReply: boolean, data: Uint8Array, now: number): void {
+  private connectionCommand<T>(now: number, what: string, fn: () => T): T {
     if (this.closed) throw new SshUsageError('the connection is closed');
     this.tick(now);
-    if (!this.phaseCache.endsWith('.connection')) throw new SshUsageError(`global requests need an authenticated connection (phase ${this.phaseCache})`);
-    this.sendPacket(new SshWriter().byte(Msg.GLOBAL_REQUEST).string(name).boolean(wantReply).raw(data).finish());
-    if (wantReply) this.pendingGlobalReplies.push(name);
+    if (!this.phaseCache.endsWith('.connection')) throw new SshUsageError(`${what} needs an authenticated connection (phase ${this.phaseCache})`);
+    let result!: T;
+    this.guard(() => {
+      result = fn();
+    });
+    return result;
+  }
+
+  /**
+   * Send SSH_MSG_GLOBAL_REQUEST (RFC 4254 section 4). With `wantReply` the answer arrives as a
+   * `globalReply` event (with `port` for tcpip-forward to port 0); replies come in request order.
+   */
+  globalRequest(request: GlobalRequest, wantReply: boolean, now: number): void {
+    this.connectionCommand(now, 'a global request', () => this.connection.globalRequest(request, wantReply));
+  }
+
+  /** Open a channel (RFC 4254 5.1); `channelOpenConfirmed` or `channelOpenFailed` follows. Returns our channel id. */
+  openChannel(request: ChannelOpenRequest, now: number): number {
+    return this.connectionCommand(now, 'opening a channel', () => this.connection.openChannel(request));
+  }
+
+  openSession(now: number): number {
+    return this.openChannel({ type: 'session' }, now);
+  }
+
+  openDirectTcpip(host: string, port: number, originatorAddress: string, originatorPort: number, now: number): number {
+    return this.openChannel({ type: 'direct-tcpip', host, port, originatorAddress, originatorPort }, now);
+  }
+
+  /** A channel request (RFC 4254 6); with `wantReply` a `channelRequestReply` event follows, in order. */
+  channelRequest(channel: number, request: ChannelRequest, wantReply: boolean, now: number): void {
+    this.connectionCommand(now, 'a channel request', () => this.connection.channelRequest(channel, request, wantReply));
+  }
+
+  /** Queue data (dataType 1 = stderr); it is sent within the peer's window, in order. */
+  write(channel: number, data: Uint8Array, now: number, dataType = 0): void {
+    this.connectionCommand(now, 'writing', () => this.connection.write(channel, data, dataType));
+  }
+
+  /** The application has taken `n` bytes of the channel's data: the window may be reopened. */
+  consumed(channel: number, n: number, now: number): void {
+    this.connectionCommand(now, 'consumed()', () => this.connection.consumed(channel, n));
+  }
+
+  /** Send EOF once all queued data is out. */
+  eof(channel: number, now: number): void {
+    this.connectionCommand(now, 'eof()', () => this.connection.eof(channel));
+  }
+
+  /** Send CLOSE once all queued data is out; `channelClosed` follows when the peer's CLOSE arrives. */
+  close(channel: number, now: number): void {
+    this.connectionCommand(now, 'close()', () => this.connection.close(channel));
+  }
+
+  /** Client: ask the server to prove it holds these announced host keys (hostkeys-prove-00@openssh.com). */
+  proveHostKeys(keys: readonly Uint8Array[], now: number): void {
+    this.connectionCommand(now, 'proveHostKeys()', () => this.connection.globalRequest({ type: 'hostkeys-prove-00@openssh.com', keys }, true));
+  }
+
+  channelInfo(channel: number): ChannelInfo {
+    return this.connection.info(channel);
   }
 
   /** Send SSH_MSG_IGNORE (RFC 4253 section 11.2): padding traffic or a keepalive probe. */
@@ -368,7 +448,7 @@ export class SshEngine {
   disconnect(reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION, description = 'disconnected by application', now = this.now): void {
     if (this.closed) return;
     this.tick(now);
-    this.close(null, { reason, description });
+    this.terminate(null, { reason, description });
   }
 
   // ---------------------------------------------------------------- 3. outputs
@@ -449,10 +529,10 @@ export class SshEngine {
   }
 
   private failWith(error: SshProtocolError): void {
-    this.close(error, { reason: error.reason, description: error.message });
+    this.terminate(error, { reason: error.reason, description: error.message });
   }
 
-  private close(error: SshError | null, goodbye: { reason: number; description: string } | null): void {
+  private terminate(error: SshError | null, goodbye: { reason: number; description: string } | null): void {
     if (this.closed) return;
     if (goodbye && this.phaseCache !== 'identification') {
       // DISCONNECT may always be sent, even mid key exchange (RFC 4253 section 11.1).
@@ -512,6 +592,7 @@ export class SshEngine {
       if (payload === null) return;
       if (payload.length === 0) throw protocolError('empty packet payload');
       this.stats.packetsReceived++;
+      this.noteHeardFromPeer();
       this.sinceKex.packetsIn++;
       this.sinceKex.bytesIn += payload.length;
       if (this.decoder.sequence === 0 && !this.negotiatedAlgorithms) throw protocolError('sequence number wrapped during the initial key exchange');
@@ -553,7 +634,7 @@ export class SshEngine {
         } catch {
           /* a truncated goodbye is still a goodbye */
         }
-        this.close(new SshPeerDisconnectError(reason, description.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?')), null);
+        this.terminate(new SshPeerDisconnectError(reason, description.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?')), null);
         return;
       }
       case Msg.IGNORE:
@@ -665,6 +746,22 @@ export class SshEngine {
     if (timerFired || s.bytesIn >= this.rekeyBytes || s.bytesOut >= this.rekeyBytes || s.packetsIn >= limitPackets || s.packetsOut >= limitPackets) {
       this.startRekey();
     }
+  }
+
+  private noteHeardFromPeer(): void {
+    this.keepaliveOutstanding = 0;
+    const interval = this.options.keepaliveIntervalMs ?? 0;
+    if (interval > 0 && this.phaseCache.endsWith('.connection')) this.timers.set('keepalive', this.now + interval);
+  }
+
+  private keepaliveDue(): void {
+    const max = this.options.keepaliveCountMax ?? 3;
+    if (this.keepaliveOutstanding >= max) {
+      throw new SshProtocolError('TIMEOUT', DisconnectReason.BY_APPLICATION, `no answer to ${max} keepalive requests: the peer is gone`);
+    }
+    this.keepaliveOutstanding++;
+    if (this.phaseCache.endsWith('.connection')) this.connection.globalRequest({ type: 'keepalive@openssh.com' }, true, true);
+    this.timers.set('keepalive', this.now + (this.options.keepaliveIntervalMs ?? 0));
   }
 
   private armRekeyTimer(): void {
@@ -886,11 +983,11 @@ export class SshEngine {
   }
 
   /** Emit a decision; decoding of later packets waits until it is resolved. */
-  private ask(body: DecisionBody, onAnswer: (answer: unknown) => void): void {
+  private ask(body: DecisionBody, onAnswer: (answer: unknown) => void, blocking = true): void {
     const id = this.nextDecisionId++;
     const decision = { ...body, id } as Decision;
-    this.decisions.set(id, { decision, onAnswer });
-    this.blockedBy = id;
+    this.decisions.set(id, { decision, onAnswer, blocking });
+    if (blocking) this.blockedBy = id;
     this.emit({ type: 'decision', decision });
   }
 
@@ -905,6 +1002,12 @@ export class SshEngine {
       succeeded: () => {
         this.machine({ type: 'AUTH_SUCCEEDED' });
         this.timers.clear('loginGrace');
+        if (this.role === 'server' && (this.options.announceHostKeys ?? true)) {
+          this.connection.globalRequest({ type: 'hostkeys-00@openssh.com', keys: this.hostKeys.map((k) => k.publicKey.blob) }, false);
+        }
+      },
+      setPolicy: (policy) => {
+        this.connection.policy = policy;
       },
     };
   }
@@ -1048,34 +1151,38 @@ export class SshEngine {
 
   // ---------------------------------------------------------------- connection (80-127)
 
-  /**
-   * Until the connection layer exists, refuse politely what needs an answer: global requests get
-   * REQUEST_FAILURE (RFC 4254 4), channel opens OPEN_FAILURE "administratively prohibited" (5.1).
-   */
   private handleConnection(msg: number, payload: Uint8Array): void {
-    if (msg === Msg.GLOBAL_REQUEST) {
-      const r = new SshReader(payload, 'GLOBAL_REQUEST');
-      r.byte();
-      r.ascii(256);
-      if (r.boolean()) this.sendPacket(new Uint8Array([Msg.REQUEST_FAILURE]));
-      return;
-    }
-    if (msg === Msg.CHANNEL_OPEN) {
-      const r = new SshReader(payload, 'CHANNEL_OPEN');
-      r.byte();
-      r.ascii(256);
-      const sender = r.uint32();
-      this.sendPacket(new SshWriter().byte(Msg.CHANNEL_OPEN_FAILURE).uint32(sender).uint32(1).string('channels are not supported').string('').finish());
-      return;
-    }
-    if (msg === Msg.REQUEST_SUCCESS || msg === Msg.REQUEST_FAILURE) {
-      const name = this.pendingGlobalReplies.shift();
-      if (name === undefined) throw protocolError('reply to a global request that was not made');
-      this.emit({ type: 'globalReply', name, success: msg === Msg.REQUEST_SUCCESS, data: payload.slice(1) });
-      return;
-    }
-    throw protocolError(`unexpected connection message ${msg}`);
+    this.connection.handle(msg, payload);
   }
+
+  private connectionHost(): ConnectionHost {
+    return {
+      send: (payload) => this.sendPacket(payload),
+      emit: (event) => this.emit(event),
+      ask: (body, onAnswer) => this.ask(body, onAnswer, false),
+      proveHostKey: (blob) => {
+        const key = this.hostKeys.find((k) => bytesEqual(k.publicKey.blob, blob));
+        if (!key) return null;
+        const alg = signatureAlgorithmsForKey(key.publicKey.type)[0]!;
+        return sign(this.crypto, key, alg, hostKeyProofData(this.sessionIdBytes!, blob));
+      },
+      verifyHostKeyProof: (blob, signature) => {
+        try {
+          const key = parsePublicKeyBlob(blob);
+          const alg = new SshReader(signature, 'signature').ascii(64);
+          if (!signatureAlgorithmsForKey(key.type).includes(alg) || (alg === 'ssh-rsa' && !this.prefs.hostKey.includes('ssh-rsa'))) return false;
+          return verifySignature(this.crypto, key, alg, signature, hostKeyProofData(this.sessionIdBytes!, blob));
+        } catch {
+          return false;
+        }
+      },
+    };
+  }
+}
+
+/** What hostkeys-prove-00@openssh.com signs (OpenSSH PROTOCOL 2.5). */
+function hostKeyProofData(sessionId: Uint8Array, blob: Uint8Array): Uint8Array {
+  return new SshWriter().string('hostkeys-prove-00@openssh.com').string(sessionId).string(blob).finish();
 }
 
 /**

@@ -3,6 +3,7 @@
  * secrets (keys, shared secrets) ever appear in them.
  */
 import type { SshError } from './errors.ts';
+import type { ChannelOpenRequest, ChannelRequest, GlobalRequest } from './connection/messages.ts';
 import type { Certificate } from './keys/certificate.ts';
 import type { PublicKey } from './keys/public-key.ts';
 
@@ -35,7 +36,38 @@ export type DecisionBody =
   | AuthPasswordDecision
   | AuthPublicKeyDecision
   | AuthKeyboardInteractiveDecision
-  | AuthHostbasedDecision;
+  | AuthHostbasedDecision
+  | ChannelOpenDecision
+  | ChannelRequestDecision
+  | GlobalRequestDecision;
+
+/**
+ * The peer wants to open a channel (our local id is already reserved). Answer true to confirm,
+ * false or `{ reason, description }` (RFC 4254 5.1 reason codes) to refuse. Does not block decoding.
+ */
+export interface ChannelOpenDecision {
+  readonly kind: 'channelOpen';
+  readonly channel: number;
+  readonly request: ChannelOpenRequest;
+}
+
+/**
+ * A want-reply channel request (exec, shell, pty-req, subsystem, env, …). Answer true or false;
+ * replies go out in request order whatever the order of answers. `forcedCommand` is set when a
+ * session policy (authorized_keys `command=`) replaces what the client asked to run.
+ */
+export interface ChannelRequestDecision {
+  readonly kind: 'channelRequest';
+  readonly channel: number;
+  readonly request: ChannelRequest;
+  readonly forcedCommand?: string;
+}
+
+/** A want-reply global request. Answer true, false, `{ success: true, port }` (tcpip-forward port 0) or `{ success: true, data }`. */
+export interface GlobalRequestDecision {
+  readonly kind: 'globalRequest';
+  readonly request: GlobalRequest;
+}
 
 export interface KeyboardPrompt {
   readonly prompt: string;
@@ -168,7 +200,25 @@ export type SshEvent =
   | { readonly type: 'authFailure'; readonly methods: readonly string[]; readonly partialSuccess: boolean }
   /** Authentication finished. Server: `policy` is what the deciding answer attached, if anything. */
   | { readonly type: 'authSuccess'; readonly username: string; readonly method: string; readonly policy?: unknown }
-  | { readonly type: 'globalReply'; readonly name: string; readonly success: boolean; readonly data: Uint8Array }
+  | { readonly type: 'globalReply'; readonly name: string; readonly success: boolean; readonly data: Uint8Array; readonly port?: number }
+  /** A global request that wants no reply (RFC 4254 4). */
+  | { readonly type: 'globalRequest'; readonly request: GlobalRequest }
+  | { readonly type: 'channelOpenConfirmed'; readonly channel: number }
+  | { readonly type: 'channelOpenFailed'; readonly channel: number; readonly reason: number; readonly description: string }
+  /** Data arrived: call `consumed(channel, n)` once the application has taken it; that reopens the window. `dataType` 1 is stderr. */
+  | { readonly type: 'channelData'; readonly channel: number; readonly data: Uint8Array; readonly dataType: number }
+  | { readonly type: 'channelEof'; readonly channel: number }
+  /** CLOSE went both ways: the channel is gone and its id may be reused. */
+  | { readonly type: 'channelClosed'; readonly channel: number }
+  /** A channel request that wants no reply (exit-status, exit-signal, window-change, signal, eow, …). */
+  | { readonly type: 'channelRequest'; readonly channel: number; readonly request: ChannelRequest }
+  | { readonly type: 'channelRequestReply'; readonly channel: number; readonly request: string; readonly success: boolean }
+  /** Everything written on the channel has been sent (the queue was non-empty before). */
+  | { readonly type: 'channelDrain'; readonly channel: number }
+  /** Client: the server announced its host keys (hostkeys-00@openssh.com); prove new ones before trusting them. */
+  | { readonly type: 'hostKeysAnnounced'; readonly keys: readonly Uint8Array[] }
+  /** Client: the keys whose possession the server proved (hostkeys-prove-00@openssh.com). */
+  | { readonly type: 'hostKeysProved'; readonly keys: readonly Uint8Array[] }
   | { readonly type: 'banner'; readonly message: string }
   | { readonly type: 'debug'; readonly message: string; readonly alwaysDisplay: boolean }
   | { readonly type: 'unimplemented'; readonly sequence: number }

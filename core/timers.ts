@@ -3,7 +3,7 @@
  * monotonic millisecond clock; the adapter arms one OS timer for {@link TimerTable.next} and calls
  * `handleTimeout(now)` when it fires. Core never reads a clock.
  */
-export type TimerName = 'rekey' | 'loginGrace' | 'handshake';
+export type TimerName = 'rekey' | 'loginGrace' | 'handshake' | 'keepalive';
 
 export class TimerTable {
   private readonly deadlines = new Map<TimerName, number>();

@@ -172,7 +172,7 @@ describe('the server-auth machine refuses server-only messages from a client', (
   const host = (): AuthHost & { sent: Uint8Array[]; asked: DecisionBody[] } => {
     const sent: Uint8Array[] = [];
     const asked: DecisionBody[] = [];
-    return { crypto: pureCrypto, sessionId: () => new Uint8Array(32), serverSigAlgs: () => null, send: (p) => sent.push(p), emit: () => {}, ask: (d) => asked.push(d), succeeded: () => {}, sent, asked };
+    return { crypto: pureCrypto, sessionId: () => new Uint8Array(32), serverSigAlgs: () => null, send: (p) => sent.push(p), emit: () => {}, ask: (d) => asked.push(d), succeeded: () => {}, setPolicy: () => {}, sent, asked };
   };
   for (const msg of [51, 52, 53, 60, 61, 79]) {
     it(`message ${msg} before any request is a protocol error`, () => {

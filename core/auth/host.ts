@@ -4,6 +4,7 @@
  * events, to ask a (blocking) decision, and to report success to the transport machine.
  */
 import type { CryptoProvider } from '../crypto/provider.ts';
+import type { SessionPolicy } from '../connection/connection.ts';
 import type { DecisionBody, SshEvent } from '../events.ts';
 
 export interface AuthHost {
@@ -19,4 +20,6 @@ export interface AuthHost {
   ask(decision: DecisionBody, onAnswer: (answer: unknown) => void): void;
   /** Authentication is complete: the transport moves to the connection layer. */
   succeeded(): void;
+  /** Server: the session policy the deciding answer attached (authorized_keys options). */
+  setPolicy(policy: SessionPolicy): void;
 }

@@ -20,6 +20,7 @@ import { Msg } from '../wire/messages.ts';
 import { SshReader } from '../wire/reader.ts';
 import { SshWriter } from '../wire/writer.ts';
 import type { AuthHost } from './host.ts';
+import type { SessionPolicy } from '../connection/connection.ts';
 
 export interface ServerAuthOptions {
   /** Failed attempts before the connection is dropped (OpenSSH MaxAuthTries, default 6). */
@@ -158,6 +159,7 @@ export class ServerAuth {
     if (!done) return this.methodFailed(false, true);
     this.host.send(new Uint8Array([Msg.USERAUTH_SUCCESS]));
     this.step({ type: 'DECIDED_SUCCESS' });
+    if (this.policy !== undefined) this.host.setPolicy(this.policy as SessionPolicy);
     this.host.succeeded();
     this.host.emit({ type: 'authSuccess', username: this.username!, method: this.completed.join(','), ...(this.policy !== undefined ? { policy: this.policy } : {}) });
   }

@@ -35,6 +35,8 @@ export interface PairOptions {
   readonly users?: Readonly<Record<string, PairUser>>;
   /** Override any answer: return undefined to fall back to the default. */
   readonly decide?: (side: 'client' | 'server', decision: Decision, pair: Pair) => unknown;
+  /** Report channel data consumed as soon as it arrives (default true). */
+  readonly autoConsume?: boolean;
   /** Optionally split each flush into chunks before delivery (property tests vary this). */
   readonly split?: (bytes: Uint8Array) => Uint8Array[];
   readonly startTime?: number;
@@ -105,6 +107,7 @@ export class Pair {
       for (let e = engine.pollEvent(); e; e = engine.pollEvent()) {
         any = true;
         log.push(e);
+        if (e.type === 'channelData' && (this.options.autoConsume ?? true) && !engine.isClosed) engine.consumed(e.channel, e.data.length, this.now);
         if (e.type !== 'decision') continue;
         const custom = this.options.decide?.(side, e.decision, this);
         if (custom === 'defer') {
@@ -143,6 +146,12 @@ export class Pair {
         if (d.responses === null) return { instruction: '', prompts: [{ prompt: 'Password: ', echo: false }] };
         return user(d.username)?.password !== undefined && d.responses[0] === user(d.username)!.password;
       case 'authHostbased':
+        return false;
+      case 'channelOpen':
+        return true;
+      case 'channelRequest':
+        return true;
+      case 'globalRequest':
         return false;
     }
   }

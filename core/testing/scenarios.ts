@@ -72,11 +72,11 @@ export function rekeyScenario(hostKeys: readonly PrivateKey[], crypto: CryptoPro
   let requests = 0;
   for (let i = 0; i < times; i++) {
     const starter = i % 2 === 0 ? pair.client : pair.server;
-    pair.client.globalRequest(`before-${i}@test`, true, new Uint8Array(0), pair.now);
+    pair.client.globalRequest({ type: 'other', name: `before-${i}@test`, data: new Uint8Array(0) }, true, pair.now);
     requests++;
     starter.rekey(pair.now);
     // Sent while the key exchange runs: held by the starter until its NEWKEYS, then released in order.
-    pair.client.globalRequest(`during-${i}@test`, true, new Uint8Array(0), pair.now);
+    pair.client.globalRequest({ type: 'other', name: `during-${i}@test`, data: new Uint8Array(0) }, true, pair.now);
     requests++;
     pair.client.sendIgnore(new Uint8Array([i & 0xff]), pair.now);
     pair.server.sendIgnore(new Uint8Array(i % 64), pair.now);
