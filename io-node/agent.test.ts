@@ -246,7 +246,7 @@ describe('SshAgent against OpenSSH ssh-agent', () => {
     expect((await client.sign(KEYS['ed25519'].publicKey, data)).algorithm).toBe('ssh-ed25519');
   });
 
-  it('lists a certificate ssh-add loaded as a raw blob', async () => {
+  it('lists a certificate ssh-add loaded as a raw blob, and signs as it', async () => {
     const dir = agent!.dir;
     const ca = join(dir, 'ca');
     expect((await exec(SSH_KEYGEN!, ['-q', '-t', 'ed25519', '-N', '', '-C', 'ca', '-f', ca])).code).toBe(0);
@@ -264,14 +264,20 @@ describe('SshAgent against OpenSSH ssh-agent', () => {
     expect(cert!.key).toBeNull();
     const plain = listed.find((i) => i.keyType === 'ssh-ed25519');
     expect(plain?.fingerprint).toBe(FINGERPRINTS['ed25519']);
+    // Without the plain key the agent signs only when the request names the certificate.
+    await client.remove(KEYS['ed25519'].publicKey);
+    const plainRefused = await client.sign(KEYS['ed25519'].publicKey, data).catch((e: unknown) => e);
+    expect((plainRefused as AgentError).code).toBe('AGENT_FAILURE');
+    const signature = await client.sign(KEYS['ed25519'].publicKey, data, { certificate: cert!.blob });
+    expect(verifySignature(pureCrypto, KEYS['ed25519'].publicKey, 'ssh-ed25519', signature.blob, data)).toBe(true);
     // The raw blob is enough to remove it.
     await client.remove(cert!.blob);
-    expect((await client.list()).map((i) => i.keyType)).toEqual(['ssh-ed25519']);
+    expect(await client.list()).toEqual([]);
   });
 
   it('asks for the agent extensions with the query extension', async () => {
     const names = await client.extensions();
-    // OpenSSH before 9.6 does not know "query" (null); later versions list session-bind.
+    // OpenSSH before 10.3 does not know "query" (null); later versions list session-bind.
     if (names !== null) expect(names).toContain('session-bind@openssh.com');
     expect(await client.list()).toEqual([]);
   });

@@ -36,6 +36,8 @@ export interface SshAgentOptions {
 export interface SshAgentSignOptions {
   /** For RSA keys: `rsa-sha2-512` (default), `rsa-sha2-256`, or the SHA-1 `ssh-rsa`. */
   readonly algorithm?: AgentRsaAlgorithm;
+  /** Sign as this certificate (its blob from `list()`), whose public key is `key`. */
+  readonly certificate?: Uint8Array;
 }
 
 type Waiter = { readonly resolve: (response: AgentResponse) => void };
@@ -70,7 +72,10 @@ export class SshAgent {
    * for: an agent that ignores the RSA flags answers with `ssh-rsa`).
    */
   async sign(key: PublicKey, data: Uint8Array, options: SshAgentSignOptions = {}): Promise<AgentSignature> {
-    const response = await this.request((c) => c.sign(key, data, options.algorithm === undefined ? {} : { algorithm: options.algorithm }));
+    const { algorithm, certificate } = options;
+    const response = await this.request((c) =>
+      c.sign(key, data, { ...(algorithm === undefined ? {} : { algorithm }), ...(certificate === undefined ? {} : { certificate }) }),
+    );
     if (response.kind !== 'signature') throw unexpected(response);
     return response.signature;
   }

@@ -12,7 +12,7 @@ import { SshUsageError } from '../errors.ts';
 import { parseOpenSshPrivateKey, type PrivateKey } from '../keys/private-key.ts';
 import { sign } from '../keys/signature.ts';
 import { SshReader } from '../wire/reader.ts';
-import { concatBytes } from '../wire/writer.ts';
+import { SshWriter, concatBytes } from '../wire/writer.ts';
 import { AgentClient, AgentError, type AgentResponse } from './client.ts';
 import {
   encodeFailure,
@@ -142,6 +142,22 @@ describe('signing', () => {
     client.receive(frameAgentMessage(encodeSignResponse(sign(pureCrypto, rsa, 'ssh-rsa', data))));
     const response = only(client);
     expect(response.kind === 'signature' && response.signature.algorithm).toBe('ssh-rsa');
+  });
+
+  it('signs as a certificate: the request names it, the key verifies the signature', () => {
+    const certificate = new SshWriter().string('ssh-ed25519-cert-v01@openssh.com').string(new Uint8Array(40)).finish().slice();
+    const client = new AgentClient();
+    const id = client.sign(ed25519.publicKey, data, { certificate });
+    const r = new SshReader(sent(client));
+    expect([r.byte(), r.string()]).toEqual([13, certificate]);
+    const blob = sign(pureCrypto, ed25519, 'ssh-ed25519', data);
+    client.receive(frameAgentMessage(encodeSignResponse(blob)));
+    expect(only(client)).toEqual({ id, kind: 'signature', signature: { blob, algorithm: 'ssh-ed25519' } });
+
+    client.sign(ed25519.publicKey, data, { certificate });
+    sent(client);
+    client.receive(frameAgentMessage(encodeFailure()));
+    expect(errorOf(only(client)).message).toMatch(/refused to sign with certificate SHA256:\S+ for ssh-ed25519 key SHA256:/);
   });
 
   it('refuses to ask a key for an algorithm it cannot make', () => {

@@ -1,28 +1,14 @@
 /**
  * A sans-IO SSH agent client (draft-ietf-sshm-ssh-agent / RFC 9987, "Protocol Overview": the
- * client sends a request and the agent answers it, strictly one after the other).
- *
- * Commands (`requestIdentities`, `sign`, `addIdentity`, `removeIdentity`, `removeAllIdentities`,
- * `queryExtensions`) queue a request and return its id; local misuse throws SshUsageError.
- * Inputs (`receive`, `receiveEof`, `abort`) never throw. Outputs: `pollTransmit()` gives the bytes
- * for the socket, `pollResponse()` one finished request at a time, in request order.
- *
- * Only one request is on the wire at a time: the next one is released by `pollTransmit` once the
- * previous answer has arrived, because agents are not required to queue requests, and an answer
- * carries nothing that says which request it belongs to.
- *
- * A protocol violation (malformed, unexpected or unsolicited reply, a signature that does not
- * verify) leaves the stream's framing untrustworthy, so it is sticky: the request in flight and
- * every queued or later request fail with AGENT_PROTOCOL, and all later input is ignored. The same
- * holds for end of stream (AGENT_UNAVAILABLE). A plain SSH_AGENT_FAILURE fails only its request.
+ * client sends a request and the agent answers it, strictly one after the other). The message
+ * codec is in protocol.ts; this file adds request bookkeeping, reply matching and signature
+ * verification, and leaves sockets to the adapters (io-node/agent.ts, io-deno/agent.ts).
  */
-import type { SignatureCrypto } from '../keys/signature.ts';
 import { pureCrypto } from '../crypto/pure.ts';
-import { SshUsageError } from '../errors.ts';
 import { fingerprintSha256 } from '../keys/format.ts';
 import type { PrivateKey } from '../keys/private-key.ts';
 import type { PublicKey } from '../keys/public-key.ts';
-import { signatureAlgorithmsForKey, verifySignature } from '../keys/signature.ts';
+import { signatureAlgorithmsForKey, verifySignature, type SignatureCrypto } from '../keys/signature.ts';
 import {
   AgentError,
   AgentFrameDecoder,
@@ -55,6 +41,12 @@ export interface AgentSignOptions {
    * or the SHA-1 `ssh-rsa`, sent as sign flags. Other keys have a single algorithm, their type.
    */
   readonly algorithm?: string;
+  /**
+   * Sign as this certificate (its blob, as `requestIdentities` reported it) rather than as the
+   * plain key: the request names the certificate, and the signature is verified with `key`, the
+   * certificate's public key. Agents may hold a certificate without its plain key.
+   */
+  readonly certificate?: Uint8Array;
 }
 
 /** A signature the agent made and this client verified against the key and the data. */
@@ -78,7 +70,7 @@ export type AgentResponse =
 
 type Pending =
   | { readonly id: number; readonly kind: 'list'; readonly bytes: Uint8Array }
-  | { readonly id: number; readonly kind: 'sign'; readonly bytes: Uint8Array; readonly key: PublicKey; readonly data: Uint8Array }
+  | { readonly id: number; readonly kind: 'sign'; readonly bytes: Uint8Array; readonly key: PublicKey; readonly data: Uint8Array; readonly describe: string }
   | { readonly id: number; readonly kind: 'add'; readonly bytes: Uint8Array; readonly describe: string }
   | { readonly id: number; readonly kind: 'remove'; readonly bytes: Uint8Array; readonly describe: string }
   | { readonly id: number; readonly kind: 'removeAll'; readonly bytes: Uint8Array }
@@ -88,6 +80,24 @@ function describeKey(type: string, blob: Uint8Array): string {
   return `${type} key ${fingerprintSha256(blob)}`;
 }
 
+/**
+ * One agent connection's protocol state. Its methods are of four kinds:
+ *
+ * 1. **Inputs** — `receive(bytes)`, `receiveEof()`, `abort(error)`. Never throw. A protocol
+ *    violation (malformed, unexpected or unsolicited reply, a signature that does not verify)
+ *    leaves the stream's framing untrustworthy, so it is sticky: the request in flight and every
+ *    queued or later request fail with AGENT_PROTOCOL and later input is ignored. End of stream
+ *    and abort are sticky the same way (AGENT_UNAVAILABLE). A plain SSH_AGENT_FAILURE fails only
+ *    its own request (AGENT_FAILURE).
+ * 2. **Commands** — `requestIdentities`, `sign`, `addIdentity`, `removeIdentity`,
+ *    `removeAllIdentities`, `queryExtensions`: queue a request and return its id. Local misuse
+ *    (an algorithm the key cannot make, a bad lifetime, an oversized request) throws SshUsageError (core/errors.ts).
+ * 3. **Outputs** — `pollTransmit()` (bytes for the socket), then `pollResponse()` (finished
+ *    requests, in request order). Only one request is on the wire at a time: the next is released
+ *    by `pollTransmit` once the previous one is answered, because agents need not queue requests
+ *    and an answer carries nothing that says which request it belongs to.
+ * 4. **Getters** — `error` (why the connection is finished, or null), `pendingCount`.
+ */
 export class AgentClient {
   private readonly crypto: SignatureCrypto;
   private readonly decoder = new AgentFrameDecoder();
@@ -122,9 +132,13 @@ export class AgentClient {
   sign(key: PublicKey, data: Uint8Array, options: AgentSignOptions = {}): number {
     const algorithm = options.algorithm ?? signatureAlgorithmsForKey(key.type)[0]!;
     const flags = signFlagsFor(key, algorithm);
-    const bytes = encodeSignRequest(key.blob, data, flags);
+    const bytes = encodeSignRequest(options.certificate ?? key.blob, data, flags);
     const copy = data.slice();
-    return this.enqueue((id) => ({ id, kind: 'sign', bytes, key, data: copy }));
+    const describe =
+      options.certificate === undefined
+        ? describeKey(key.type, key.blob)
+        : `certificate ${fingerprintSha256(options.certificate)} for ${describeKey(key.type, key.blob)}`;
+    return this.enqueue((id) => ({ id, kind: 'sign', bytes, key, data: copy, describe }));
   }
 
   /** SSH_AGENTC_ADD_IDENTITY / ADD_ID_CONSTRAINED: answered with `success`. */
@@ -239,7 +253,7 @@ export class AgentClient {
         if (reply.type === 'failure') return refused('the agent refused to list its keys (is it locked? ssh-add -X unlocks it)');
         throw unexpected('a request for its keys');
       case 'sign': {
-        const what = describeKey(request.key.type, request.key.blob);
+        const what = request.describe;
         if (reply.type === 'failure') {
           return refused(
             `the agent refused to sign with ${what}: it does not hold that key, is locked, or the use was not confirmed (check ssh-add -l)`,
@@ -247,7 +261,7 @@ export class AgentClient {
         }
         if (reply.type !== 'signature') throw unexpected(`a sign request for ${what}`);
         if (!signatureAlgorithmsForKey(request.key.type).includes(reply.algorithm)) {
-          throw new AgentError('AGENT_PROTOCOL', `the agent signed with algorithm "${reply.algorithm}", which a ${what} cannot make`);
+          throw new AgentError('AGENT_PROTOCOL', `the agent signed with algorithm "${reply.algorithm}", which a ${request.key.type} key cannot make (${what})`);
         }
         if (!verifySignature(this.crypto, request.key, reply.algorithm, reply.blob, request.data)) {
           throw new AgentError('AGENT_PROTOCOL', `the agent returned a ${reply.algorithm} signature that does not verify with ${what}`);

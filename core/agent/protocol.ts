@@ -28,7 +28,7 @@
  *   key signs with SHA-1 (`ssh-rsa`).
  * - Extensions: SSH_AGENTC_EXTENSION (27, `string name || contents`). The `query` extension is
  *   answered with SSH_AGENT_EXTENSION_RESPONSE (29), `string "query" || string[] names`; agents
- *   that do not know it (OpenSSH before 9.6) answer with a failure.
+ *   that do not know it (OpenSSH before 10.3) answer with a failure.
  *
  * Everything the agent sends is checked: malformed replies raise {@link AgentError} with code
  * AGENT_PROTOCOL, never anything else.
