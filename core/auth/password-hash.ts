@@ -308,6 +308,7 @@ export function verifyPassword(password: string, hash: string): boolean {
 
 export interface PasswordFileWarning {
   readonly source: string;
+  /** 1-based; 0 when the warning is about the whole file (its permissions). */
   readonly line: number;
   readonly message: string;
 }

@@ -48,15 +48,19 @@ import { bytesEqual, parsePublicKeyBlob, type PublicKey } from './public-key.ts'
 /** A line of a trust file that was skipped or is suspicious; `message` is complete and printable. */
 export interface TrustFileWarning {
   readonly source: string;
+  /** 1-based; 0 when the warning is about the whole file. */
   readonly line: number;
-  /** 'unsupported-key-type' lines are normal in real files (ssh-dss, FIDO keys); the rest are mistakes. */
-  readonly code: 'invalid-line' | 'unsupported-key-type' | 'never-matches';
+  /**
+   * 'unsupported-key-type' lines are normal in real files (ssh-dss, FIDO keys); 'insecure-permissions'
+   * (from the adapters, line 0) is about the file rather than a line; the rest are mistakes.
+   */
+  readonly code: 'invalid-line' | 'unsupported-key-type' | 'never-matches' | 'insecure-permissions';
   /** `file:line: what is wrong; how to fix it`. */
   readonly message: string;
 }
 
 export function trustWarning(source: string, line: number, code: TrustFileWarning['code'], what: string): TrustFileWarning {
-  return { source, line, code, message: `${source}:${line}: ${what}` };
+  return { source, line, code, message: `${line > 0 ? `${source}:${line}` : source}: ${what}` };
 }
 
 /** Split text into lines, numbering from 1; a CR before LF is dropped (files edited on Windows). */
