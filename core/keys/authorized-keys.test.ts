@@ -270,6 +270,7 @@ describe('parseAuthorizedKeys warnings', () => {
     ['principals on a plain key', `principals="alice" ${ed}`, 'never-matches', /principals= only applies to cert-authority lines/],
     ['invalid from network', `from="10.1.2.3/8" ${ed}`, 'never-matches', /from="10\.1\.2\.3\/8" is invalid .*bits set/],
     ['SSH-1 key', '1024 35 1234567 old', 'unsupported-key-type', /SSH-1 RSA key/],
+    ['invalid key', `ssh-ed25519 ${encodeBase64(new Uint8Array([0, 0, 0, 11, ...new TextEncoder().encode('ssh-ed25519'), 0, 0, 0, 31, ...new Uint8Array(31)]))}`, 'invalid-line', /key is invalid .*so it cannot log in; replace it/],
   ];
   for (const [label, line, code, message] of cases) {
     it(`${label}: skipped with file:line`, () => {

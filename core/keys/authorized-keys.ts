@@ -387,6 +387,10 @@ export function parseAuthorizedKeys(text: string, source: string, options: Parse
       warn(key.unsupported ? 'unsupported-key-type' : 'invalid-line', key.error);
       continue;
     }
+    if (key.problem !== undefined) {
+      warn('invalid-line', `${key.problem}, so it cannot log in; replace it with the user's current public key`);
+      continue;
+    }
     if (key.key === null) {
       warn('unsupported-key-type', `key type "${key.keyType}" is not supported, so this key cannot log in here`);
       continue;

@@ -197,7 +197,6 @@ describe('parseKnownHosts warnings', () => {
     ['bad base64', 'host.example ssh-ed25519 AAAA$$$$', /not valid base64.*copy the key again/],
     ['type mismatch', `host.example ssh-rsa ${encodeBase64(K.ed25519.blob)}`, /says "ssh-rsa" but the key inside is "ssh-ed25519"; fix the key type word/],
     ['not a blob', 'host.example ssh-ed25519 AAAA', /not an SSH public key/],
-    ['invalid key', `host.example ssh-ed25519 ${encodeBase64(sshString('ssh-ed25519', new Uint8Array(31)))}`, /key is invalid/],
     ['SSH-1 key', 'host.example 1024 35 12345', /SSH-1 RSA key/],
     ['bad hash magic', `|2|abc|def ${ed}`, /not a hashed host name this program knows/],
     ['hash with comma', `|1|${encodeBase64(new Uint8Array(20))}|${encodeBase64(new Uint8Array(20))},other ${ed}`, /must be alone in its field/],
@@ -214,6 +213,15 @@ describe('parseKnownHosts warnings', () => {
       expect(f.warnings[0]!.message).toMatch(message);
     });
   }
+
+  it('keeps a line with an unusable key (as "known"), with a warning to replace it', () => {
+    const f = parseKnownHosts(`host.example ssh-ed25519 ${encodeBase64(sshString('ssh-ed25519', new Uint8Array(31)))}\n`, 'kh');
+    expect(f.entries).toHaveLength(1);
+    expect(f.entries[0]!.key).toBeNull();
+    expect(f.warnings[0]).toMatchObject({ code: 'invalid-line', line: 1 });
+    expect(f.warnings[0]!.message).toMatch(/^kh:1: the ssh-ed25519 key is invalid \(.*\); the line still marks its hosts as known/);
+    expect(check(f.entries, { host: 'host.example', key: K.ed25519 }).status).toBe('changed');
+  });
 
   it('warns about [host]:22, which is never looked up, but keeps the line', () => {
     const f = parseKnownHosts(`[host.example]:22 ${ed}\n`, 'kh');

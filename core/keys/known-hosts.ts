@@ -11,10 +11,10 @@
  * - `#` comments and blank lines are ignored.
  *
  * Parsing is lenient like OpenSSH: a bad line is skipped and reported in `warnings` (file:line,
- * what is wrong, how to fix it) rather than failing the whole file. Lines whose key type we cannot
- * use (ssh-dss, FIDO `sk-` keys, certificates) are kept with `key: null`: they still count as "a
- * different key is known for this host", so an attacker cannot turn a host known only by such a
- * key into an "unknown" host and have it accepted as new.
+ * what is wrong, how to fix it) rather than failing the whole file. Lines whose key we cannot use
+ * (ssh-dss, FIDO `sk-` keys, certificates, RSA below 1024 bits) are kept with `key: null`: they
+ * still count as "a different key is known for this host", so an attacker cannot turn a host known
+ * only by such a key into an "unknown" host and have it accepted as new.
  *
  * Checking follows OpenSSH's client (measured against OpenSSH 9.2, see known-hosts.test.ts):
  * - `@revoked` wins over everything, for the host key and for the CA that signed a certificate.
@@ -76,9 +76,11 @@ export function splitLines(text: string): Array<{ readonly line: number; readonl
 export type KeyFields = {
   readonly keyType: string;
   readonly keyBlob: Uint8Array;
-  /** null when the key type is not one we implement. */
+  /** null when the key type is not one we implement, or when the key is unusable (see `problem`). */
   readonly key: PublicKey | null;
   readonly comment: string;
+  /** Why a well-formed blob of a type we implement was refused (an RSA key below 1024 bits, a point off the curve). */
+  readonly problem?: string;
 };
 
 /** The type named inside a blob (its first SSH string), or null when the blob is not even that. */
@@ -121,7 +123,7 @@ export function parseKeyFields(text: string): KeyFields | { readonly error: stri
   } catch (err) {
     const message = (err as Error).message;
     if (message.startsWith('unsupported public key type')) return { keyType, keyBlob, key: null, comment };
-    return { error: `the ${keyType} key is invalid (${message}); copy the key again from the host's .pub file`, unsupported: false };
+    return { keyType, keyBlob, key: null, comment, problem: `the ${keyType} key is invalid (${message})` };
   }
 }
 
@@ -251,7 +253,9 @@ export function parseKnownHosts(text: string, source: string): KnownHostsFile {
       warn(key.unsupported ? 'unsupported-key-type' : 'invalid-line', `${key.error}`);
       continue;
     }
-    if (key.key === null) {
+    if (key.problem !== undefined) {
+      warn('invalid-line', `${key.problem}; the line still marks its hosts as known (a key from them is reported as changed) — replace it with the host's current key`);
+    } else if (key.key === null) {
       warn('unsupported-key-type', `key type "${key.keyType}" is not supported here; the line still marks its hosts as known, so a different key from them is reported as changed`);
     }
     entries.push({ source, line, marker, names, keyType: key.keyType, keyBlob: key.keyBlob, key: key.key, comment: key.comment });
