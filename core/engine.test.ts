@@ -10,7 +10,7 @@ import { generatePrivateKey, parseOpenSshPrivateKey } from './keys/private-key.t
 import { signCertificate, verifyCertificate } from './keys/certificate.ts';
 import { seededRandom } from './random.ts';
 import { Pair } from './testing/pair.ts';
-import { handshakeScenario, rekeyScenario } from './testing/scenarios.ts';
+import { handshakeScenario, rekeyScenario, sessionScenario } from './testing/scenarios.ts';
 import { supportedCipher, supportedHostKey, supportedKex, supportedMac } from './transport/algorithms.ts';
 import { encodeKexInit, type KexInit } from './transport/kexinit.ts';
 import { PacketDecoder, PacketEncoder } from './transport/packet.ts';
@@ -40,6 +40,12 @@ describe('pair handshakes with the pure provider, one axis at a time', () => {
   for (const hostKey of plainHostKeyAlgorithms) it(`host key ${hostKey}`, () => void handshakeScenario({ ...base, hostKey }, hostKeys, pureCrypto, hostKey));
   for (const cipher of supportedCipher) it(`cipher ${cipher}`, () => void handshakeScenario({ ...base, cipher }, hostKeys, pureCrypto, cipher));
   for (const mac of supportedMac) it(`mac ${mac}`, () => void handshakeScenario({ ...base, mac }, hostKeys, pureCrypto, mac));
+});
+
+describe('a session channel', () => {
+  it('delivers output, stderr, exit-status and the close handshake through a 1 KiB window', () => {
+    sessionScenario(hostKeys, pureCrypto);
+  });
 });
 
 describe('host certificates', () => {

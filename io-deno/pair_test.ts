@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { pureCrypto } from '../core/crypto/pure.ts';
 import { generatePrivateKey, parseOpenSshPrivateKey } from '../core/keys/private-key.ts';
 import { seededRandom } from '../core/random.ts';
-import { handshakeScenario, rekeyScenario } from '../core/testing/scenarios.ts';
+import { handshakeScenario, rekeyScenario, sessionScenario } from '../core/testing/scenarios.ts';
 import { supportedCipher, supportedKex } from '../core/transport/algorithms.ts';
 
 const fixtures = new URL('../fixtures/keys/', import.meta.url);
@@ -33,4 +33,8 @@ for (const cipher of supportedCipher) {
 Deno.test('re-key 20 times with interleaved traffic', () => {
   const pair = rekeyScenario(hostKeys, pureCrypto, 20);
   assert.equal(pair.server.statistics.keyExchanges, 21);
+});
+
+Deno.test('a session channel with a 1 KiB window', () => {
+  sessionScenario(hostKeys, pureCrypto);
 });

@@ -93,3 +93,37 @@ export function rekeyScenario(hostKeys: readonly PrivateKey[], crypto: CryptoPro
   check(replies.length === requests && replies.join() === expected.join(), `global replies out of order or lost: got ${replies.length} of ${requests}`);
   return pair;
 }
+
+/**
+ * A session channel end to end: exec, output on both streams with a 1 KiB window, exit-status,
+ * EOF and CLOSE in OpenSSH's order; every byte must arrive once, in order.
+ */
+export function sessionScenario(hostKeys: readonly PrivateKey[], crypto: CryptoProvider, bytes = 64 * 1024): Pair {
+  const pair = new Pair({
+    client: { crypto, random: seededRandom('session:client'), username: 'anonymous', channelWindow: 1024, channelMaxPacket: 512 },
+    server: { crypto, random: seededRandom('session:server'), hostKeys, acceptNoneAuthentication: true, channelWindow: 1024, channelMaxPacket: 512 },
+  });
+  pair.pump();
+  const ch = pair.client.openSession(pair.now);
+  pair.pump();
+  pair.client.channelRequest(ch, { type: 'exec', command: 'produce' }, true, pair.now);
+  pair.pump();
+  const decision = pair.serverEvents.find((e) => e.type === 'decision' && e.decision.kind === 'channelRequest');
+  check(decision?.type === 'decision' && decision.decision.kind === 'channelRequest', 'server saw no exec request');
+  const sch = decision.decision.kind === 'channelRequest' ? decision.decision.channel : -1;
+  const payload = Uint8Array.from({ length: bytes }, (_, i) => (i * 13 + 5) & 0xff);
+  pair.server.write(sch, payload, pair.now);
+  pair.server.write(sch, payload.subarray(0, 1000), pair.now, 1);
+  pair.server.eof(sch, pair.now);
+  pair.server.channelRequest(sch, { type: 'exit-status', status: 0 }, false, pair.now);
+  pair.server.close(sch, pair.now);
+  pair.pump();
+  const got: number[] = [];
+  const err: number[] = [];
+  for (const e of pair.clientEvents) if (e.type === 'channelData' && e.channel === ch) (e.dataType === 1 ? err : got).push(...e.data);
+  check(got.length === payload.length && got.every((b, i) => b === payload[i]), `stdout: got ${got.length} of ${payload.length} bytes or wrong order`);
+  check(err.length === 1000, `stderr: got ${err.length} bytes`);
+  check(pair.clientEvents.some((e) => e.type === 'channelRequest' && e.request.type === 'exit-status'), 'no exit-status');
+  check(pair.clientEvents.some((e) => e.type === 'channelClosed' && e.channel === ch), 'channel did not close');
+  return pair;
+}
