@@ -181,3 +181,28 @@ describe('the server-auth machine refuses server-only messages from a client', (
     });
   }
 });
+
+describe('a client cannot skip authentication', () => {
+  // Reach into the client engine to send what a well-behaved client never would, encrypted and
+  // in sequence like any other packet: the server's machines must refuse it.
+  const inject = (pair: Pair, payload: Uint8Array) => (pair.client as unknown as { sendPacket(p: Uint8Array): void }).sendPacket(payload);
+
+  for (const [what, payload] of [
+    ['USERAUTH_SUCCESS sent by the client', new Uint8Array([52])],
+    ['CHANNEL_OPEN before authentication', new Uint8Array([90, 0, 0, 0, 7, ...new TextEncoder().encode('session'), 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 128, 0])],
+    ['GLOBAL_REQUEST before authentication', new Uint8Array([80, 0, 0, 0, 1, 120, 0])],
+  ] as const) {
+    it(`${what} is a protocol error`, () => {
+      const pair = new Pair({ client: { crypto: pureCrypto, username: 'alice', clientAuth: { methods: ['password'] } }, server: { crypto: pureCrypto, hostKeys }, decide: (side, d) => (side === 'client' && d.kind === 'password' ? 'defer' : undefined) });
+      pair.pump();
+      expect(pair.server.phase).toMatch(/userauth$/);
+      inject(pair, payload);
+      pair.pump();
+      const error = closedOf(pair.serverEvents) as SshProtocolError;
+      expect(error.code).toBe('UNEXPECTED_MESSAGE');
+      expect(error.reason).toBe(DisconnectReason.PROTOCOL_ERROR);
+      // The client is still at its password prompt; the DISCONNECT waits in its input buffer.
+      expect(pair.server.isClosed).toBe(true);
+    });
+  }
+});
