@@ -9,13 +9,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from './cli-common.ts';
 import { PROBE_HELP, cmdProbe } from './probe-command.ts';
-import { SERVE_HELP, cmdServe } from './serve-command.ts';
+import { HASH_PASSWORD_HELP, SERVE_HELP, cmdHashPassword, cmdServe } from './serve-command.ts';
 
 const MAIN_HELP = `Usage: hermit <command> [options]
 
 Commands:
-  serve    run an SSH server (generates its host keys on first run)
-  probe    connect to an SSH server and report what it negotiates
+  serve          run an SSH server (generates its host keys on first run)
+  probe          connect to an SSH server and report what it negotiates
+  hash-password  print a password hash for hermit serve's --password-file
 
 Options:
   -h, --help     show this help; 'hermit <command> --help' shows a command's options
@@ -40,7 +41,8 @@ function version(): string {
 
 // ---------------------------------------------------------------- dispatch
 
-const commands: Record<string, (args: readonly string[]) => Promise<number>> = { serve: cmdServe, probe: cmdProbe };
+const commands: Record<string, (args: readonly string[]) => Promise<number>> = { serve: cmdServe, probe: cmdProbe, 'hash-password': cmdHashPassword };
+const helps: Record<string, string> = { serve: SERVE_HELP, probe: PROBE_HELP, 'hash-password': HASH_PASSWORD_HELP };
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -55,17 +57,16 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'help') {
     const topic = rest[0];
     if (topic === undefined) process.stdout.write(MAIN_HELP);
-    else if (topic === 'serve') process.stdout.write(SERVE_HELP);
-    else if (topic === 'probe') process.stdout.write(PROBE_HELP);
+    else if (helps[topic] !== undefined) process.stdout.write(helps[topic]);
     else {
-      process.stderr.write(`hermit: no help for unknown command ${JSON.stringify(topic)}; commands: serve, probe\n`);
+      process.stderr.write(`hermit: no help for unknown command ${JSON.stringify(topic)}; commands: ${Object.keys(commands).join(', ')}\n`);
       return 2;
     }
     return 0;
   }
   const run = commands[command];
   if (!run) {
-    process.stderr.write(`hermit: unknown command ${JSON.stringify(command)}; commands: serve, probe (see 'hermit --help')\n`);
+    process.stderr.write(`hermit: unknown command ${JSON.stringify(command)}; commands: ${Object.keys(commands).join(', ')} (see 'hermit --help')\n`);
     return 2;
   }
   try {

@@ -1,12 +1,13 @@
 /**
  * `hermit serve`: a TCP listener that gives every accepted socket its own server SshEngine. What a
- * connection may do is the engine's business (today: key exchange, EXT_INFO, and answering every
- * authentication request with the methods that can continue); this file only wires sockets up and
- * reports what happened.
+ * connection may do is the engine's business (key exchange, EXT_INFO, user authentication); who may
+ * log in is the `auth` policy's (io-node/server-auth.ts answers from authorized_keys, CA and
+ * password files). This file only wires sockets up and reports what happened.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { SshEngine, type CryptoProvider, type PrivateKey } from '../core/index.ts';
+import { SshEngine, type CryptoProvider, type Decision, type PrivateKey } from '../core/index.ts';
+import { OpenFailure } from '../core/connection/connection.ts';
 import { ConnectionPump } from './connection-pump.ts';
 import { nodeCrypto } from './crypto-node.ts';
 import type { AlgorithmOptions } from './probe.ts';
@@ -20,6 +21,24 @@ export interface ServeOptions {
   readonly crypto?: CryptoProvider;
   /** One line per connection event (accepted, negotiated, closed); default: nothing. */
   readonly log?: (line: string) => void;
+  /**
+   * Answers the authentication decisions of each connection (see io-node/server-auth.ts). Without
+   * it the server offers publickey, password and keyboard-interactive and refuses every attempt.
+   */
+  readonly auth?: ServeAuthenticator;
+  /** Failed attempts before a connection is dropped (OpenSSH MaxAuthTries, default 6). */
+  readonly maxAuthTries?: number;
+  /** Sent to clients before authentication (USERAUTH_BANNER). */
+  readonly banner?: string;
+  /** OpenSSH host certificate blobs, each for one of `hostKeys`. */
+  readonly hostCertificates?: readonly Uint8Array[];
+  /** Key exchange and authentication must finish within this (OpenSSH LoginGraceTime; default 120 s, 0 = no limit). */
+  readonly loginGraceMs?: number;
+}
+
+/** Makes the decision handler of one connection from where it comes from. */
+export interface ServeAuthenticator {
+  connection(peer: { readonly address: string; readonly port: number }): { decide(decision: Decision): unknown };
 }
 
 export interface RunningServer {
@@ -39,6 +58,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     crypto,
     hostKeys: options.hostKeys,
     ...(options.algorithms ? { algorithms: options.algorithms } : {}),
+    ...(options.maxAuthTries !== undefined ? { maxAuthTries: options.maxAuthTries } : {}),
+    ...(options.banner !== undefined ? { banner: options.banner } : {}),
+    ...(options.hostCertificates !== undefined ? { hostCertificates: options.hostCertificates } : {}),
+    ...(options.loginGraceMs !== undefined ? { loginGraceMs: options.loginGraceMs } : {}),
   };
   new SshEngine({ ...engineOptions, now: performance.now() }).disconnect();
 
@@ -54,14 +77,20 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       return;
     }
     log(`${peer}: connected`);
+    const auth = options.auth?.connection({ address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
     const pump = new ConnectionPump(engine, socket, {
       onDecision: (decision) => {
-        // No credentials are configured yet: announce the usual methods and refuse every attempt.
+        // Sessions and forwarding are not served yet: refuse them politely instead of dropping an authenticated client.
+        if (decision.kind === 'channelOpen') return { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: 'hermit serve does not offer sessions or forwarding yet' };
+        if (decision.kind === 'channelRequest' || decision.kind === 'globalRequest') return false;
+        if (auth) return auth.decide(decision);
+        // No policy: announce the usual methods and refuse every attempt.
         if (decision.kind === 'authMethods') return [['publickey'], ['password'], ['keyboard-interactive']];
         if (decision.kind.startsWith('auth')) return false;
         throw new Error(`no handler for ${decision.kind} decisions`);
       },
       onEvent: (event) => {
+        if (event.type === 'authSuccess') log(`${peer}: authenticated as ${event.username} (${event.method})`);
         if (event.type === 'kexComplete') {
           const a = event.algorithms;
           const mac = (m: string | null) => m ?? '<implicit>';
