@@ -25,7 +25,7 @@
  * later packets; the bytes stay buffered (bounded) until the decision is resolved.
  */
 import { createActor, type Actor } from 'xstate';
-import { classifyMessage, holdsOutgoingTraffic, phaseOf, transportMachine, type TransportEffect, type TransportEvent, type TransportPhase } from '../machines/transport.ts';
+import { classifyMessage, holdsOutgoingTraffic, phaseOf, transportMachine, type MessageVerdict, type TransportEffect, type TransportEvent, type TransportPhase } from '../machines/transport.ts';
 import { cipherInfo, createNoneOpener, createNoneSealer, createOpener, createSealer, macInfo } from './cipher/index.ts';
 import type { CryptoProvider, RandomSource } from './crypto/provider.ts';
 import { pureCrypto } from './crypto/pure.ts';
@@ -210,6 +210,8 @@ export class SshEngine {
   private readonly actor: Actor<typeof transportMachine>;
   private phaseCache: TransportPhase = 'identification';
   private readonly pendingEffects: TransportEffect[] = [];
+  private verdictKey = '';
+  private verdictTable: readonly MessageVerdict[] = [];
   private machineError: unknown = null;
 
   private readonly encoder: PacketEncoder;
@@ -604,9 +606,19 @@ export class SshEngine {
     }
   }
 
+  /** classifyMessage for every number in the current phase, computed once per phase (hot path). */
+  private verdicts(): readonly MessageVerdict[] {
+    const key = `${this.phaseCache}|${this.strict}`;
+    if (this.verdictKey !== key) {
+      this.verdictKey = key;
+      this.verdictTable = Array.from({ length: 256 }, (_, msg) => classifyMessage(this.phaseCache, this.role, this.strict, msg));
+    }
+    return this.verdictTable;
+  }
+
   private dispatch(payload: Uint8Array, sequence: number): void {
     const msg = payload[0]!;
-    const verdict = classifyMessage(this.phaseCache, this.role, this.strict, msg);
+    const verdict = this.verdicts()[msg]!;
     if (verdict === 'ignore') return;
     if (verdict === 'unimplemented') {
       this.sendPacket(new SshWriter().byte(Msg.UNIMPLEMENTED).uint32(sequence).finish());

@@ -413,7 +413,8 @@ export class ConnectionLayer {
     if (data.length > ch.localWindow) throw protocolError(`channel ${ch.id}: ${data.length} bytes of data exceed the window of ${ch.localWindow}`);
     ch.localWindow -= data.length;
     ch.unconsumed += data.length;
-    this.host.emit({ type: 'channelData', channel: ch.id, data: data.slice(), dataType });
+    // The decoder hands out a fresh buffer per packet, so the view can go to the application as is.
+    this.host.emit({ type: 'channelData', channel: ch.id, data, dataType });
   }
 
   private maybeAdjust(ch: Channel): void {

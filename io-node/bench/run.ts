@@ -4,6 +4,7 @@
  */
 import { renderTable } from './table.ts';
 import { benchCiphers, cipherTable, PAYLOAD } from './ciphers.ts';
+import { channelTable } from './channel.ts';
 import { commandTable, inMemoryTable, loopbackTable } from './handshake.ts';
 
 interface Section {
@@ -14,6 +15,7 @@ interface Section {
 const sections: Section[] = [
   { title: `Packet protection, seal + open of ${PAYLOAD / 1024} KiB payloads (MB = 10^6 bytes)`, run: async () => cipherTable(await benchCiphers()) },
   { title: 'Handshakes in memory (kex, NEWKEYS, service, none auth answered)', run: () => inMemoryTable() },
+  { title: 'Channel throughput in memory (engine cost per byte, no sockets)', run: () => channelTable() },
   { title: 'Handshakes over loopback TCP, client and server in one process: hermit vs ssh2', run: () => loopbackTable() },
   { title: 'Handshakes as whole commands against OpenSSH sshd: hermit probe vs ssh', run: () => commandTable() },
 ];
