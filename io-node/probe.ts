@@ -1,13 +1,21 @@
 /**
  * `hermit probe`: connect, run the key exchange, ask for the authentication methods with `none`
- * (RFC 4252 section 5.2) and report what was negotiated. It never authenticates and never stores
- * the host key: it trusts whatever key the server shows for this one connection, because reporting
- * that key is the point.
+ * (RFC 4252 section 5.2), then authenticate with the credentials given, and report what was
+ * negotiated and how authentication ended. It opens no session: it disconnects as soon as the
+ * outcome is known.
+ *
+ * The host key is checked by a {@link HostKeyPolicy} when one is given. Without one, or when the
+ * policy could not verify the key (`unverified`: unknown host and nobody to ask), the probe still
+ * reports — the fingerprint is what the user needs in order to verify the host — but it stops after
+ * `none`: no key, signature or password goes to a server that is not known to be the right one.
  */
 import { performance } from 'node:perf_hooks';
-import { SshEngine, type CryptoProvider, type NegotiatedAlgorithms, type SshEngineOptions } from '../core/index.ts';
+import { SshAuthenticationError } from '../core/auth/client.ts';
+import { SshEngine, SshPeerDisconnectError, type CryptoProvider, type NegotiatedAlgorithms, type SshEngineOptions } from '../core/index.ts';
+import type { ClientCredentials } from './client-credentials.ts';
 import { ConnectionPump, dialTcp } from './connection-pump.ts';
 import { nodeCrypto } from './crypto-node.ts';
+import { HostKeyVerificationError, type HostKeyOutcome, type HostKeyPolicy } from './host-key-policy.ts';
 
 export type AlgorithmOptions = NonNullable<SshEngineOptions['algorithms']>;
 
@@ -22,7 +30,14 @@ export interface ProbeOptions {
   /** Limit for the whole probe once connected (default 30 s). */
   readonly timeoutMs?: number;
   readonly crypto?: CryptoProvider;
+  /** Checks the host key (known_hosts); without it the key is reported but not verified. */
+  readonly hostKeyPolicy?: HostKeyPolicy;
+  /** Keys, agent and prompts to authenticate with; without them only `none` is asked. */
+  readonly credentials?: ClientCredentials;
 }
+
+/** How the host key was judged: a {@link HostKeyOutcome}, or `not-checked` without a policy. */
+export type ProbeHostKeyStatus = HostKeyOutcome | 'not-checked';
 
 export interface ProbeResult {
   readonly serverVersion: string;
@@ -41,6 +56,15 @@ export interface ProbeResult {
   readonly authMethods: readonly string[];
   /** True if the server accepted `none`. */
   readonly noneAccepted: boolean;
+  readonly authResult: 'success' | 'failure';
+  /** The method that completed authentication; null on failure. */
+  readonly authMethod: string | null;
+  /**
+   * Why authentication ended without success when the server said so itself (it disconnected,
+   * e.g. "Too many authentication failures"); null otherwise.
+   */
+  readonly authDisconnect: string | null;
+  readonly hostKeyStatus: ProbeHostKeyStatus;
 }
 
 /** The probe did not complete; the message is a single line for the user. */
@@ -52,16 +76,27 @@ export class ProbeError extends Error {
 }
 
 export async function probe(options: ProbeOptions): Promise<ProbeResult> {
+  const { credentials, hostKeyPolicy } = options;
   const socket = await dialTcp(options.host, options.port, options.connectTimeoutMs ?? 10_000);
   const timeoutMs = options.timeoutMs ?? 30_000;
+  // Our own copies of the method and key lists. The engine's client authentication reads them as
+  // it goes (it keeps the arrays it is given), so emptying them when the host key turns out to be
+  // unverified — before authentication starts — leaves nothing but `none` to send. The interop
+  // test "sends no credentials" checks this against sshd's log.
+  const methods = [...(credentials?.clientAuth.methods ?? [])];
+  const publicKeys = [...(credentials?.clientAuth.publicKeys ?? [])];
+  const withdrawCredentials = () => {
+    methods.length = 0;
+    publicKeys.length = 0;
+  };
   const engine = new SshEngine({
     role: 'client',
     now: performance.now(),
     crypto: options.crypto ?? nodeCrypto,
     // The probe's own deadline below covers the handshake too, with a message naming the stage.
     handshakeTimeoutMs: 0,
-    // Ask with `none` only: its answer is the list of methods that can continue.
-    clientAuth: { methods: [] },
+    // Without credentials ask with `none` only: its answer is the list of methods that can continue.
+    clientAuth: { ...credentials?.clientAuth, methods, publicKeys },
     ...(options.algorithms ? { algorithms: options.algorithms } : {}),
     ...(options.username !== undefined ? { username: options.username } : {}),
   });
@@ -73,17 +108,73 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
     algorithms: NegotiatedAlgorithms | null;
     authMethods: readonly string[] | null;
     noneAccepted: boolean;
+    authMethod: string | null;
+    tried: string[];
+    hostKeyStatus: ProbeHostKeyStatus;
+    /** The host key is not verified: report, but send nothing beyond `none`. */
+    stopAfterNone: boolean;
     stage: string;
     timedOut: boolean;
-  } = { fingerprint: null, algorithms: null, authMethods: null, noneAccepted: false, stage: 'the key exchange', timedOut: false };
+  } = {
+    fingerprint: null,
+    algorithms: null,
+    authMethods: null,
+    noneAccepted: false,
+    authMethod: null,
+    tried: [],
+    hostKeyStatus: 'not-checked',
+    stopAfterNone: credentials === undefined,
+    stage: 'the key exchange',
+    timedOut: false,
+  };
+
+  // The deadline is for the server; time spent waiting for the user (a passphrase, a password,
+  // the host key question) does not count against it.
+  let timer: NodeJS.Timeout | null = null;
+  const arm = () => {
+    timer = setTimeout(() => {
+      seen.timedOut = true;
+      pump.disconnect('probe timed out');
+    }, timeoutMs);
+  };
+  const disarm = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
+  const whileWaitingForUser = async <T>(work: () => Promise<T>): Promise<T> => {
+    disarm();
+    try {
+      return await work();
+    } finally {
+      arm();
+    }
+  };
 
   const pump = new ConnectionPump(engine, socket, {
-    onDecision: (decision) => {
-      // The probe only reports: it trusts the host key for this one look and offers no credentials.
-      if (decision.kind !== 'hostKey') return null;
-      seen.fingerprint = decision.fingerprint;
-      seen.stage = 'the end of the key exchange';
-      return true;
+    onDecision: async (decision) => {
+      if (decision.kind === 'hostKey') {
+        seen.fingerprint = decision.fingerprint;
+        seen.stage = 'the end of the key exchange';
+        if (!hostKeyPolicy) {
+          // Reporting the key is the point; with nothing to check it against it stays unverified.
+          seen.stopAfterNone = true;
+          withdrawCredentials();
+          return true;
+        }
+        const verdict = await whileWaitingForUser(() => hostKeyPolicy.verify(decision));
+        seen.hostKeyStatus = verdict.outcome;
+        if (verdict.outcome === 'unverified') {
+          seen.stopAfterNone = true;
+          withdrawCredentials();
+        }
+        if (verdict.restrictions) credentials?.disableInteractive('the host key does not match known_hosts (accepted only because of StrictHostKeyChecking=no)');
+        return true;
+      }
+      if (credentials?.handles(decision)) {
+        seen.stage = 'the server to finish authentication';
+        return whileWaitingForUser(() => credentials.answer(decision));
+      }
+      return null;
     },
     onEvent: (event) => {
       switch (event.type) {
@@ -92,12 +183,18 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
           seen.stage = 'the answer to the "none" authentication request';
           return;
         case 'authFailure':
-          seen.authMethods = event.methods;
-          pump.disconnect('probe complete');
+          if (seen.authMethods === null) {
+            seen.authMethods = event.methods;
+            seen.stage = 'the server to finish authentication';
+            if (seen.stopAfterNone) pump.disconnect('probe complete');
+          }
           return;
         case 'authSuccess':
-          seen.authMethods = [];
-          seen.noneAccepted = true;
+          seen.authMethod = event.method;
+          if (seen.authMethods === null) {
+            seen.authMethods = [];
+            seen.noneAccepted = true;
+          }
           pump.disconnect('probe complete');
           return;
         default:
@@ -105,15 +202,14 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
       }
     },
   });
-  const timer = setTimeout(() => {
-    seen.timedOut = true;
-    pump.disconnect('probe timed out');
-  }, timeoutMs);
+  arm();
   const reason = await pump.closed;
-  clearTimeout(timer);
+  disarm();
 
   const { algorithms: a, fingerprint, authMethods } = seen;
-  if (a !== null && fingerprint !== null && authMethods !== null) {
+  // Authentication is over when we gave up, or when the server hung up on us during it.
+  const authOver = reason instanceof SshAuthenticationError || (reason instanceof SshPeerDisconnectError && seen.authMethods !== null && seen.authMethod === null);
+  if (a !== null && fingerprint !== null && authMethods !== null && (reason === null || authOver)) {
     return {
       serverVersion: engine.peerIdentification ?? '',
       kex: a.kex,
@@ -127,8 +223,13 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
       serverSigAlgs: engine.serverSignatureAlgorithms,
       authMethods,
       noneAccepted: seen.noneAccepted,
+      authResult: seen.authMethod !== null ? 'success' : 'failure',
+      authMethod: seen.authMethod,
+      authDisconnect: reason instanceof SshPeerDisconnectError ? reason.message : null,
+      hostKeyStatus: seen.hostKeyStatus,
     };
   }
+  if (reason instanceof HostKeyVerificationError) throw reason;
   const where = `${options.host} port ${options.port}`;
   if (seen.timedOut) throw new ProbeError(`${where}: timed out after ${timeoutMs / 1000} s waiting for ${seen.stage}`);
   if (reason === null) throw new ProbeError(`${where}: the connection closed while waiting for ${seen.stage}`);
@@ -154,12 +255,15 @@ export function formatProbeLines(r: ProbeResult): string[] {
     `strict-kex: ${r.strictKex ? 'yes' : 'no'}`,
     `server-sig-algs: ${r.serverSigAlgs ? r.serverSigAlgs.join(',') : '(none)'}`,
     `auth-methods: ${r.noneAccepted ? '(none accepted)' : r.authMethods.join(',')}`,
+    `auth-result: ${r.authResult}`,
+    `auth-method: ${r.authMethod ?? '(none)'}`,
+    `host-key-status: ${r.hostKeyStatus}`,
   ];
 }
 
 /**
  * The same report as one JSON object with the same keys; lists are arrays, `strict-kex` a boolean,
- * an absent `server-sig-algs` is null.
+ * an absent `server-sig-algs` and the `auth-method` of a failure are null.
  */
 export function formatProbeJson(r: ProbeResult): string {
   return JSON.stringify({
@@ -175,5 +279,8 @@ export function formatProbeJson(r: ProbeResult): string {
     'server-sig-algs': r.serverSigAlgs,
     'auth-methods': r.authMethods,
     'none-accepted': r.noneAccepted,
+    'auth-result': r.authResult,
+    'auth-method': r.authMethod,
+    'host-key-status': r.hostKeyStatus,
   });
 }
