@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from './cli-common.ts';
+import { KEYGEN_HELP, runKeygen } from './keygen.ts';
 import { PROBE_HELP, cmdProbe } from './probe-command.ts';
 import { HASH_PASSWORD_HELP, SERVE_HELP, cmdHashPassword, cmdServe } from './serve-command.ts';
 
@@ -16,6 +17,7 @@ const MAIN_HELP = `Usage: hermit <command> [options]
 Commands:
   serve          run an SSH server (generates its host keys on first run)
   probe          connect to an SSH server and report what it negotiates
+  keygen         create a key pair (ssh-keygen's options; never overwrites)
   hash-password  print a password hash for hermit serve's --password-file
 
 Options:
@@ -41,8 +43,11 @@ function version(): string {
 
 // ---------------------------------------------------------------- dispatch
 
-const commands: Record<string, (args: readonly string[]) => Promise<number>> = { serve: cmdServe, probe: cmdProbe, 'hash-password': cmdHashPassword };
-const helps: Record<string, string> = { serve: SERVE_HELP, probe: PROBE_HELP, 'hash-password': HASH_PASSWORD_HELP };
+// keygen reports its own usage errors and failures through its io, so it only needs the streams.
+const keygen = (args: readonly string[]) => runKeygen([...args], { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+
+const commands: Record<string, (args: readonly string[]) => Promise<number>> = { serve: cmdServe, probe: cmdProbe, keygen, 'hash-password': cmdHashPassword };
+const helps: Record<string, string> = { serve: SERVE_HELP, probe: PROBE_HELP, keygen: KEYGEN_HELP, 'hash-password': HASH_PASSWORD_HELP };
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
