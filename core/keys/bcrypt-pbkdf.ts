@@ -69,101 +69,117 @@ export function blowfishInitialState(): Uint32Array {
 
 /**
  * Blowfish with its state in one array (P at 0..17, S-boxes after), so the key schedules can
- * write encryption output straight back into it, as both Blowfish and EksBlowfish do.
+ * write encryption output straight back into it, as both Blowfish and EksBlowfish do. Words are
+ * kept as int32 so that the additions in F stay in 32-bit integer arithmetic (`| 0` wraps them).
  */
 export class Blowfish {
-  readonly state: Uint32Array;
-  /** Output of {@link encrypt}, kept in fields to avoid allocating per block. */
+  readonly state: Int32Array;
+  /** Output of {@link encrypt} as unsigned words, kept in fields to avoid allocating per block. */
   left = 0;
   right = 0;
 
   constructor() {
-    this.state = blowfishInitialState().slice();
+    this.state = Int32Array.from(blowfishInitialState());
   }
 
   /** Standard Blowfish key setup (Schneier 1993): a key of 1 to 72 bytes. */
   static withKey(key: Uint8Array): Blowfish {
     if (key.length < 1 || key.length > 72) throw new RangeError('a Blowfish key is 1 to 72 bytes');
     const bf = new Blowfish();
-    bf.expand(key, null);
+    bf.expand(cycledWords(key, 18), null);
     return bf;
   }
 
   /** Encrypt one block (two big-endian words); the result is in `left`/`right`. */
   encrypt(left: number, right: number): void {
-    const s = this.state;
-    let l = left >>> 0;
-    let r = right >>> 0;
-    for (let i = 0; i < 16; i += 2) {
-      l ^= s[i]!;
-      r ^= (((s[S0 + (l >>> 24)]! + s[S1 + ((l >>> 16) & 0xff)]!) ^ s[S2 + ((l >>> 8) & 0xff)]!) + s[S3 + (l & 0xff)]!) >>> 0;
-      r ^= s[i + 1]!;
-      l ^= (((s[S0 + (r >>> 24)]! + s[S1 + ((r >>> 16) & 0xff)]!) ^ s[S2 + ((r >>> 8) & 0xff)]!) + s[S3 + (r & 0xff)]!) >>> 0;
-    }
-    this.left = (r ^ s[17]!) >>> 0;
-    this.right = (l ^ s[16]!) >>> 0;
+    const block = encryptBlock(this.state, left | 0, right | 0);
+    this.left = block.l >>> 0;
+    this.right = block.r >>> 0;
   }
 
   /**
-   * The key schedule step shared by Blowfish and EksBlowfish: XOR the key, cycled, into P; then
-   * replace P and the S-boxes pairwise by a chain of encryptions. EksBlowfish's salted variant
-   * XORs the next 8 bytes of the salt (cycled) into the block before each encryption; plain
-   * Blowfish and the unsalted expansions pass `salt = null`.
+   * The key schedule step shared by Blowfish and EksBlowfish: XOR the key words (the key cycled
+   * to 18 words) into P, then replace P and the S-boxes pairwise by a chain of encryptions.
+   * EksBlowfish's salted variant XORs the next two salt words (the salt cycled) into the block
+   * before each encryption; plain Blowfish and the unsalted expansions pass `saltWords = null`.
    */
-  expand(key: Uint8Array, salt: Uint8Array | null): void {
+  expand(keyWords: Int32Array, saltWords: Int32Array | null): void {
     const s = this.state;
-    const keyWords = new Cycler(key);
-    for (let i = 0; i < 18; i++) s[i] = (s[i]! ^ keyWords.next()) >>> 0;
-    const saltWords = salt ? new Cycler(salt) : null;
-    let l = 0;
-    let r = 0;
-    for (let i = 0; i < STATE_WORDS; i += 2) {
+    for (let i = 0; i < 18; i++) s[i] = s[i]! ^ keyWords[i]!;
+    const block = { l: 0, r: 0 };
+    const saltLength = saltWords ? saltWords.length : 0;
+    for (let i = 0, w = 0; i < STATE_WORDS; i += 2) {
+      let l = block.l;
+      let r = block.r;
       if (saltWords) {
-        l ^= saltWords.next();
-        r ^= saltWords.next();
+        l ^= saltWords[w]!;
+        r ^= saltWords[w + 1]!;
+        w = w + 2 === saltLength ? 0 : w + 2;
       }
-      this.encrypt(l, r);
-      l = this.left;
-      r = this.right;
-      s[i] = l;
-      s[i + 1] = r;
+      encryptBlock(s, l, r, block);
+      s[i] = block.l;
+      s[i + 1] = block.r;
     }
   }
 }
 
-/** Reads big-endian 32-bit words from a byte string, wrapping around at its end. */
-class Cycler {
-  private at = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-  next(): number {
+const scratch = { l: 0, r: 0 };
+
+/** One Blowfish block encryption: 16 Feistel rounds, two per iteration, final swap folded in. */
+function encryptBlock(s: Int32Array, left: number, right: number, out: { l: number; r: number } = scratch): { l: number; r: number } {
+  let l = left;
+  let r = right;
+  for (let i = 0; i < 16; i += 2) {
+    l ^= s[i]!;
+    r ^= (((s[S0 + (l >>> 24)]! + s[S1 + ((l >>> 16) & 0xff)]!) | 0) ^ s[S2 + ((l >>> 8) & 0xff)]!) + s[S3 + (l & 0xff)]!;
+    r ^= s[i + 1]!;
+    l ^= (((s[S0 + (r >>> 24)]! + s[S1 + ((r >>> 16) & 0xff)]!) | 0) ^ s[S2 + ((r >>> 8) & 0xff)]!) + s[S3 + (r & 0xff)]!;
+  }
+  out.l = r ^ s[17]!;
+  out.r = l ^ s[16]!;
+  return out;
+}
+
+/**
+ * `count` big-endian words read from `bytes` cyclically, wrapping at its end: how Blowfish reads
+ * its key, and EksBlowfish its salt.
+ */
+function cycledWords(bytes: Uint8Array, count: number): Int32Array {
+  const out = new Int32Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
     let w = 0;
     for (let k = 0; k < 4; k++) {
-      w = (w << 8) | this.bytes[this.at]!;
-      this.at = this.at + 1 === this.bytes.length ? 0 : this.at + 1;
+      w = (w << 8) | bytes[at]!;
+      at = at + 1 === bytes.length ? 0 : at + 1;
     }
-    return w >>> 0;
+    out[i] = w;
   }
+  return out;
 }
 
-const MAGIC_WORDS = (() => {
-  const c = new Cycler(MAGIC);
-  return Array.from({ length: HASH_BYTES / 4 }, () => c.next());
-})();
+const MAGIC_WORDS = cycledWords(MAGIC, HASH_BYTES / 4);
 
-/** The bcrypt_pbkdf inner hash of the SHA-512 digests of password and salt. */
+/** The bcrypt_pbkdf inner hash of the SHA-512 digests (64 bytes, 16 words) of password and salt. */
 function bcryptHash(sha2pass: Uint8Array, sha2salt: Uint8Array): Uint8Array {
   const bf = new Blowfish();
-  bf.expand(sha2pass, sha2salt);
+  // Both inputs are 64 bytes: as keys they cycle over P's 18 words; as salt its 16 words are
+  // consumed two per block, continuing (and wrapping) from P into the S-boxes.
+  const passKey = cycledWords(sha2pass, 18);
+  const saltKey = cycledWords(sha2salt, 18);
+  const saltWords = cycledWords(sha2salt, 16);
+  bf.expand(passKey, saltWords);
   for (let i = 0; i < EKS_ROUNDS; i++) {
-    bf.expand(sha2salt, null);
-    bf.expand(sha2pass, null);
+    bf.expand(saltKey, null);
+    bf.expand(passKey, null);
   }
-  const words = MAGIC_WORDS.slice();
+  const words = Int32Array.from(MAGIC_WORDS);
+  const block = { l: 0, r: 0 };
   for (let i = 0; i < EKS_ROUNDS; i++) {
     for (let j = 0; j < words.length; j += 2) {
-      bf.encrypt(words[j]!, words[j + 1]!);
-      words[j] = bf.left;
-      words[j + 1] = bf.right;
+      encryptBlock(bf.state, words[j]!, words[j + 1]!, block);
+      words[j] = block.l;
+      words[j + 1] = block.r;
     }
   }
   const out = new Uint8Array(HASH_BYTES);
