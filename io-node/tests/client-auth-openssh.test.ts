@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SETUP_TIMEOUT_MS,
+  cliPath,
   ensureBuilt,
   failEachTestWithoutOpenSsh,
   fingerprintOf,
@@ -281,6 +282,39 @@ async function probe(
   return { ...r, report: parseProbeOutput(r.stdout), asked };
 }
 
+/**
+ * Run `hermit probe` on a pseudo-terminal (util-linux `script`), answering each prompt when it
+ * appears, as a user at a terminal would. Returns everything the terminal showed.
+ */
+async function probeOnTerminal(args: readonly string[], env: NodeJS.ProcessEnv, steps: ReadonlyArray<{ prompt: string; type: string }>): Promise<{ code: number | null; screen: string }> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, cliPath, 'probe', ...args].map(quote).join(' ');
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  const pending = [...steps];
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    screen += d;
+    const next = pending[0];
+    if (next && screen.includes(next.prompt)) {
+      pending.shift();
+      child.stdin.write(next.type);
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (screen += d));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`hermit probe on a terminal did not finish; the screen shows:\n${screen}`));
+    }, 60_000);
+    child.on('close', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  if (pending.length > 0) throw new Error(`hermit probe never showed the prompt ${JSON.stringify(pending[0]!.prompt)}; the screen shows:\n${screen}`);
+  return { code, screen };
+}
+
 function askpassEnv(): Record<string, string> {
   return { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' };
 }
@@ -312,7 +346,7 @@ describe.concurrent('hermit probe authenticates against OpenSSH sshd', () => {
     expect(logFor(main, fp[name]!)).toEqual(
       expect.arrayContaining([
         expect.stringContaining(`userauth_pubkey: publickey test pkalg ${algorithm} pkblob ${label} ${fp[name]}`),
-        expect.stringMatching(new RegExp(`Accepted publickey for ${TEST_USER} from 127\\.0\\.0\\.1 port \\d+ ssh2: ${label} ${escapeRegExp(fp[name]!)}$`)),
+        expect.stringMatching(new RegExp(`Accepted publickey for ${TEST_USER} from 127\\.0\\.0\\.1 port \\d+ ssh2: ${label} ${escapeRegExp(fp[name]!)}\\s*$`)),
       ]),
     );
   });
@@ -358,6 +392,19 @@ describe.concurrent('hermit probe authenticates against OpenSSH sshd', () => {
     expectSuccess(p, 'keyboard-interactive');
     expect(p.asked).toEqual(['Password: ']);
     expect(main.log()).toMatch(/Accepted keyboard-interactive\/pam for hermit-test from 127\.0\.0\.1/);
+  });
+
+  it('password typed at the terminal, with echo off', async () => {
+    const knownHosts = join(dir, 'known_hosts_terminal_password');
+    await writeFile(knownHosts, `[127.0.0.1]:${main.port} ${await pub('host_ed25519')}\n`);
+    const args = ['-p', String(main.port), '-l', TEST_USER, '-o', 'PreferredAuthentications=password', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '127.0.0.1'];
+    const { code, screen } = await probeOnTerminal(args, { PATH: process.env['PATH'] ?? '', HOME: home, TERM: 'dumb' }, [
+      { prompt: `${TEST_USER}@127.0.0.1's password: `, type: `${TEST_PASSWORD}\r` },
+    ]);
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/auth-result: success\r?\n/);
+    expect(screen).toMatch(/auth-method: password\r?\n/);
+    expect(screen).not.toContain(TEST_PASSWORD);
   });
 
   it('a wrong password is asked NumberOfPasswordPrompts times, then reported as a failure', async () => {
@@ -448,6 +495,20 @@ describe.concurrent('hermit probe checks the host key', () => {
     const p = await probe(wrongPrincipal, [], { knownHosts: [await caLine(wrongPrincipal.port)] });
     expect(p.code).toBe(1);
     expect(p.stderr).toMatch(/"127\.0\.0\.1" is not a principal of this certificate \(other\.example\)/);
+  });
+
+  it('asks about an unknown host on the terminal, and records it after "yes"', async () => {
+    const knownHosts = join(dir, 'known_hosts_terminal_ask');
+    const args = ['-p', String(main.port), '-l', TEST_USER, '-i', join(dir, 'ed25519'), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'HostKeyAlgorithms=ssh-ed25519', '127.0.0.1'];
+    const { code, screen } = await probeOnTerminal(args, { PATH: process.env['PATH'] ?? '', HOME: home, TERM: 'dumb' }, [
+      { prompt: 'Are you sure you want to continue connecting (yes/no/[fingerprint])? ', type: 'yes\r' },
+    ]);
+    expect(code, screen).toBe(0);
+    expect(screen).toContain(`The authenticity of host '[127.0.0.1]:${main.port}' can't be established.`);
+    expect(screen).toContain(`ssh-ed25519 key fingerprint is ${hostFingerprint}.`);
+    expect(screen).toMatch(/host-key-status: added\r?\n/);
+    expect(screen).toMatch(/auth-result: success\r?\n/);
+    expect(await readFile(knownHosts, 'utf8')).toBe(`[127.0.0.1]:${main.port} ${(await pub('host_ed25519')).split(' ').slice(0, 2).join(' ')}\n`);
   });
 
   it('accept-new records an unknown host and the next probe knows it', async () => {
