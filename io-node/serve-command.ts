@@ -10,7 +10,7 @@ import { UsageError, algorithmOption, formatAddress, parseListen, splitOption, t
 import { prompt } from './prompt.ts';
 import { serve } from './serve.ts';
 import { hashPasswordForFile } from './trust-files.ts';
-import { AuthConfigError, ServerAuthPolicy, formatAuthMethods, parseAuthMethods, type AuthMethodName } from './server-auth.ts';
+import { AuthConfigError, ServerAuthPolicy, checkAuthMethodStores, formatAuthMethods, parseAuthMethods, type AuthMethodName } from './server-auth.ts';
 import { defaultStateDir, loadHostKeyFiles, loadOrCreateHostKeys } from './state-dir.ts';
 
 export const SERVE_HELP = `Usage: hermit serve [--listen ADDRESS] [--host-key FILE]... [--state-dir DIR]
@@ -190,7 +190,7 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
         else if (lower === 'maxauthtries') maxAuthTries = parseMaxAuthTries(value, '-o MaxAuthTries');
         else if (lower === 'authenticationmethods') authMethods = authMethodsOption(value, '-o AuthenticationMethods');
         else if (!algorithmOption(algorithms, name, value)) {
-          throw new UsageError(`unsupported option -o ${name}; hermit serve supports KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms, LoginGraceTime, MaxAuthTries and AuthenticationMethods`);
+          throw new UsageError(`unsupported option -o ${name}; hermit serve supports KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms, and LoginGraceTime, MaxAuthTries and AuthenticationMethods`);
         }
         break;
       }
@@ -204,6 +204,20 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
     throw new UsageError('--state-dir only says where generated host keys go; it has no effect with --host-key (use one or the other)');
   }
 
+  if (authMethods !== null) {
+    try {
+      checkAuthMethodStores(authMethods, { passwordFile: passwordFile !== null });
+    } catch (err) {
+      if (err instanceof AuthConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  // Host keys next: without them nothing else matters, and their errors should stand alone.
+  const keys = hostKeyPaths.length > 0 ? await loadHostKeyFiles(hostKeyPaths) : await loadOrCreateHostKeys(stateDir ?? defaultStateDir());
+  for (const k of keys) {
+    if (k.created) process.stderr.write(`generated host key ${k.path}\n`);
+    process.stdout.write(`${formatFingerprintLine(k.key.publicKey, k.path)}\n`);
+  }
   const log = quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
   let auth: ServerAuthPolicy;
   try {
@@ -225,11 +239,6 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
   const banner = bannerPath !== null ? await readConfigFile(bannerPath, '--banner') : null;
   const hostCertificates = await Promise.all(hostCertificatePaths.map(readHostCertificate));
 
-  const keys = hostKeyPaths.length > 0 ? await loadHostKeyFiles(hostKeyPaths) : await loadOrCreateHostKeys(stateDir ?? defaultStateDir());
-  for (const k of keys) {
-    if (k.created) process.stderr.write(`generated host key ${k.path}\n`);
-    process.stdout.write(`${formatFingerprintLine(k.key.publicKey, k.path)}\n`);
-  }
   process.stdout.write(`authentication methods: ${formatAuthMethods(auth.chains)}\n`);
   let server;
   try {

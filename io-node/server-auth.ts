@@ -85,6 +85,14 @@ export function parseAuthMethods(text: string): AuthMethodName[][] {
   );
 }
 
+/** Throws {@link AuthConfigError} when a chain names a method whose store is not configured. */
+export function checkAuthMethodStores(chains: ReadonlyArray<readonly AuthMethodName[]>, stores: { readonly passwordFile: boolean }): void {
+  for (const chain of chains) {
+    const missing = chain.find((m) => m !== 'publickey' && !stores.passwordFile);
+    if (missing !== undefined) throw new AuthConfigError(`authentication method ${missing} (in "${chain.join(',')}") needs --password-file FILE with the users' password hashes (make one with 'hermit hash-password USER')`);
+  }
+}
+
 export function formatAuthMethods(chains: ReadonlyArray<readonly string[]>): string {
   return chains.map((c) => c.join(',')).join(' ');
 }
@@ -231,20 +239,13 @@ export class ServerAuthPolicy {
    * read, and their malformed lines are reported. Throws {@link AuthConfigError} with the fix.
    */
   static async create(config: ServerAuthConfig): Promise<ServerAuthPolicy> {
-    const stores = new Set<AuthMethodName>(['publickey']);
-    if (config.passwordFile !== undefined) {
-      stores.add('password');
-      stores.add('keyboard-interactive');
-    }
+    const passwordFile = config.passwordFile !== undefined;
     let chains: ReadonlyArray<readonly AuthMethodName[]>;
     if (config.authMethods !== undefined) {
-      for (const chain of config.authMethods) {
-        const missing = chain.find((m) => !stores.has(m));
-        if (missing !== undefined) throw new AuthConfigError(`authentication method ${missing} (in "${chain.join(',')}") needs --password-file FILE with the users' password hashes (make one with 'hermit hash-password USER')`);
-      }
+      checkAuthMethodStores(config.authMethods, { passwordFile });
       chains = config.authMethods;
     } else {
-      chains = parseAuthMethods(DEFAULT_AUTH_METHODS).filter((chain) => chain.every((m) => stores.has(m)));
+      chains = parseAuthMethods(DEFAULT_AUTH_METHODS).filter((chain) => chain.every((m) => m === 'publickey' || passwordFile));
     }
     for (const name of config.allowUsers ?? []) {
       if (name === '' || /[\s:]/.test(name)) throw new AuthConfigError(`--allow-user ${JSON.stringify(name)} is not a user name (it must be non-empty, without blanks or ':')`);
