@@ -106,19 +106,27 @@ export class Blowfish {
   expand(keyWords: Int32Array, saltWords: Int32Array | null): void {
     const s = this.state;
     for (let i = 0; i < 18; i++) s[i] = s[i]! ^ keyWords[i]!;
-    const block = { l: 0, r: 0 };
     const saltLength = saltWords ? saltWords.length : 0;
+    let l = 0;
+    let r = 0;
     for (let i = 0, w = 0; i < STATE_WORDS; i += 2) {
-      let l = block.l;
-      let r = block.r;
       if (saltWords) {
         l ^= saltWords[w]!;
         r ^= saltWords[w + 1]!;
         w = w + 2 === saltLength ? 0 : w + 2;
       }
-      encryptBlock(s, l, r, block);
-      s[i] = block.l;
-      s[i + 1] = block.r;
+      // One block encryption, inlined: this loop is where bcrypt spends its time.
+      for (let k = 0; k < 16; k += 2) {
+        l ^= s[k]!;
+        r ^= ((((s[S0 + (l >>> 24)]! + s[S1 + ((l >>> 16) & 0xff)]!) | 0) ^ s[S2 + ((l >>> 8) & 0xff)]!) + s[S3 + (l & 0xff)]!) | 0;
+        r ^= s[k + 1]!;
+        l ^= ((((s[S0 + (r >>> 24)]! + s[S1 + ((r >>> 16) & 0xff)]!) | 0) ^ s[S2 + ((r >>> 8) & 0xff)]!) + s[S3 + (r & 0xff)]!) | 0;
+      }
+      const outL = r ^ s[17]!;
+      r = l ^ s[16]!;
+      l = outL;
+      s[i] = l;
+      s[i + 1] = r;
     }
   }
 }
@@ -131,9 +139,9 @@ function encryptBlock(s: Int32Array, left: number, right: number, out: { l: numb
   let r = right;
   for (let i = 0; i < 16; i += 2) {
     l ^= s[i]!;
-    r ^= (((s[S0 + (l >>> 24)]! + s[S1 + ((l >>> 16) & 0xff)]!) | 0) ^ s[S2 + ((l >>> 8) & 0xff)]!) + s[S3 + (l & 0xff)]!;
+    r ^= ((((s[S0 + (l >>> 24)]! + s[S1 + ((l >>> 16) & 0xff)]!) | 0) ^ s[S2 + ((l >>> 8) & 0xff)]!) + s[S3 + (l & 0xff)]!) | 0;
     r ^= s[i + 1]!;
-    l ^= (((s[S0 + (r >>> 24)]! + s[S1 + ((r >>> 16) & 0xff)]!) | 0) ^ s[S2 + ((r >>> 8) & 0xff)]!) + s[S3 + (r & 0xff)]!;
+    l ^= ((((s[S0 + (r >>> 24)]! + s[S1 + ((r >>> 16) & 0xff)]!) | 0) ^ s[S2 + ((r >>> 8) & 0xff)]!) + s[S3 + (r & 0xff)]!) | 0;
   }
   out.l = r ^ s[17]!;
   out.r = l ^ s[16]!;
