@@ -326,7 +326,8 @@ export class ClientCredentials {
         return null;
       }
     }
-    const attempts = Math.max(1, this.options.numberOfPasswordPrompts ?? 3);
+    // As ssh: NumberOfPasswordPrompts also bounds passphrase attempts (0: encrypted keys are skipped).
+    const attempts = this.options.numberOfPasswordPrompts ?? 3;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const passphrase = await this.prompter.ask({
         prompt: `Enter passphrase for key '${path}': `,

@@ -131,7 +131,10 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
   // The deadline is for the server; time spent waiting for the user (a passphrase, a password,
   // the host key question) does not count against it.
   let timer: NodeJS.Timeout | null = null;
+  let finished = false;
   const arm = () => {
+    // A prompt answered after the connection ended must not start a new deadline.
+    if (finished) return;
     timer = setTimeout(() => {
       seen.timedOut = true;
       pump.disconnect('probe timed out');
@@ -204,6 +207,7 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
   });
   arm();
   const reason = await pump.closed;
+  finished = true;
   disarm();
 
   const { algorithms: a, fingerprint, authMethods } = seen;
