@@ -441,10 +441,17 @@ export class SshProcess {
     };
   }
 
-  /** Send a signal (RFC 4254 section 6.9), by name without `SIG`: `TERM`, `INT`, `KILL`, … */
+  /**
+   * Send a signal (RFC 4254 section 6.9) by name, `TERM`, `INT`, `KILL`, … (a `SIG` prefix is
+   * dropped). sshd delivers it to the command's process group; it ignores it for subsystems.
+   */
   signal(name: string): void {
-    if (!this.started || this.channelGone || this.closing) return;
-    this.ops.run((engine, now) => engine.channelRequest(this.id, { type: 'signal', signal: name.replace(/^SIG/, '') }, false, now));
+    const signal = name.replace(/^SIG/, '');
+    // Until the command runs there is nothing to signal: the request waits for the exec reply.
+    this.whenStarted(() => {
+      if (this.failure || this.channelGone || this.closing) return;
+      this.ops.run((engine, now) => engine.channelRequest(this.id, { type: 'signal', signal }, false, now));
+    });
   }
 
   /** Close the channel (after anything already written); `exit` settles once the server closed too. */

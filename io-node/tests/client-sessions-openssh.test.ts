@@ -292,3 +292,102 @@ describe('spawn', () => {
     }
   });
 });
+
+describe('bulk data', () => {
+  const REKEY = 64 * MiB;
+  /**
+   * Key exchanges a connection must report after moving 1 GiB with 64 MiB limits: 1 GiB is 16 key
+   * periods, i.e. the initial exchange plus 15 re-keys inside the transfer (the 16th limit falls on
+   * the transfer's last bytes, whether it triggers depends on packet overhead and timing).
+   */
+  const KEX_PER_GIB = 16;
+  /** SHA-256 of the 1 GiB file the upload leaves in dataDir for the download. */
+  let bigFile: { path: string; sha256: string } | null = null;
+
+  it('uploads 1 GiB into sha256sum with both sides re-keying every 64 MiB', async () => {
+    const c = await connect(options({ rekeyBytes: REKEY }));
+    try {
+      const path = join(dataDir, 'big');
+      const kexBefore = c.statistics.keyExchanges;
+      const started = performance.now();
+      // tee keeps a copy for the download test; sha256sum is the server's view of what arrived.
+      const proc = c.spawn(`tee ${path} | sha256sum`);
+      proc.stdout.setEncoding('utf8');
+      const out = proc.stdout.toArray();
+      const ours = await feed(proc.stdin, GiB);
+      const theirs = (await out).join('').split(' ')[0];
+      expect(await proc.exit).toEqual({ exitStatus: 0, exitSignal: null });
+      const ms = performance.now() - started;
+      const rekeys = c.statistics.keyExchanges - kexBefore;
+      console.log(`1 GiB upload: ${mbps(GiB, ms)} MB/s (${(ms / 1000).toFixed(1)} s), ${rekeys} re-keys, ${c.algorithms?.cipherClientToServer}`);
+      expect(theirs).toBe(ours);
+      expect(c.statistics.keyExchanges).toBeGreaterThanOrEqual(KEX_PER_GIB);
+      expect(rekeys).toBeGreaterThanOrEqual(KEX_PER_GIB - 1);
+      bigFile = { path, sha256: ours };
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('downloads 1 GiB from cat with both sides re-keying every 64 MiB', async () => {
+    expect(bigFile, 'the upload test creates the file this test downloads').not.toBeNull();
+    const c = await connect(options({ rekeyBytes: REKEY }));
+    try {
+      const kexBefore = c.statistics.keyExchanges;
+      const started = performance.now();
+      const proc = c.spawn(`cat ${bigFile!.path}`);
+      proc.stdin.end();
+      const got = await digest(proc.stdout);
+      expect(await proc.exit).toEqual({ exitStatus: 0, exitSignal: null });
+      const ms = performance.now() - started;
+      const rekeys = c.statistics.keyExchanges - kexBefore;
+      console.log(`1 GiB download: ${mbps(GiB, ms)} MB/s (${(ms / 1000).toFixed(1)} s), ${rekeys} re-keys, ${c.algorithms?.cipherServerToClient}`);
+      expect(got).toEqual({ bytes: GiB, sha256: bigFile!.sha256 });
+      expect(c.statistics.keyExchanges).toBeGreaterThanOrEqual(KEX_PER_GIB);
+      expect(rekeys).toBeGreaterThanOrEqual(KEX_PER_GIB - 1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('moves 10 MiB through cat on each of 100 concurrent channels of one connection', async () => {
+    const c = await connect(options());
+    try {
+      const PER = 10 * MiB;
+      const started = performance.now();
+      const results = await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const proc = c.spawn('cat');
+          const [sent, back, exit] = await Promise.all([feed(proc.stdin, PER, 256 * 1024), digest(proc.stdout), proc.exit]);
+          return { sent, back, exit };
+        }),
+      );
+      const ms = performance.now() - started;
+      console.log(`100 × 10 MiB echo: ${mbps(100 * PER, ms)} MB/s each way (${(ms / 1000).toFixed(1)} s), ${c.statistics.keyExchanges} key exchanges`);
+      for (const r of results) {
+        expect(r.back).toEqual({ bytes: PER, sha256: r.sent });
+        expect(r.exit).toEqual({ exitStatus: 0, exitSignal: null });
+      }
+      // Every stream had its own data: the digests are all different.
+      expect(new Set(results.map((r) => r.sent)).size).toBe(100);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('delivers everything through a 1 KiB receive window', async () => {
+    const c = await connect(options({ channelWindow: 1024, channelMaxPacket: 1024 }));
+    try {
+      const TOTAL = 4 * MiB;
+      const started = performance.now();
+      const proc = c.spawn('cat');
+      const [sent, back, exit] = await Promise.all([feed(proc.stdin, TOTAL, 64 * 1024), digest(proc.stdout), proc.exit]);
+      const ms = performance.now() - started;
+      console.log(`4 MiB echo through a 1 KiB window: ${mbps(TOTAL, ms)} MB/s (${(ms / 1000).toFixed(1)} s)`);
+      expect(back).toEqual({ bytes: TOTAL, sha256: sent });
+      expect(exit).toEqual({ exitStatus: 0, exitSignal: null });
+    } finally {
+      await c.close();
+    }
+  });
+});
