@@ -258,7 +258,8 @@ export class HostKeyPolicy {
   private async confirm(prompt: string, fingerprint: string, prompter: Prompter): Promise<boolean> {
     let text = prompt.replace(/\(yes\/no\)\? $/, '(yes/no/[fingerprint])? ');
     for (let attempt = 0; attempt < 3; attempt++) {
-      const answer = await prompter.ask({ prompt: text, echo: true, confirm: true, what: `whether to trust the host key ${fingerprint}` });
+      // A typed answer, as ssh reads it (not SSH_ASKPASS_PROMPT=confirm, whose yes/no buttons print nothing).
+      const answer = await prompter.ask({ prompt: text, echo: true, what: `whether to trust the host key ${fingerprint}` });
       if (answer === null) return false;
       const a = answer.trim();
       if (a.toLowerCase() === 'yes' || a === fingerprint) return true;

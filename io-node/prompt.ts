@@ -1,6 +1,6 @@
 /**
  * Asking the user for a secret (password, key passphrase, keyboard-interactive answer) or a
- * yes/no confirmation, the way OpenSSH's ssh does (its readpass.c behaviour, described in ssh(1)
+ * typed answer such as the host key question's yes/no, the way OpenSSH's ssh does (its readpass.c behaviour, described in ssh(1)
  * ENVIRONMENT under SSH_ASKPASS and SSH_ASKPASS_REQUIRE):
  *
  * 1. `SSH_ASKPASS` names a program and either `SSH_ASKPASS_REQUIRE=force`, or `=prefer`, or there
@@ -37,8 +37,6 @@ export interface PromptRequest {
   readonly echo?: boolean;
   /** What is being asked for, in the note printed when nobody can be asked (e.g. `the password for alice@host`). */
   readonly what: string;
-  /** A yes/no question rather than a secret: askpass programs are told so (SSH_ASKPASS_PROMPT=confirm). */
-  readonly confirm?: boolean;
 }
 
 /** How answers can be obtained in this environment, or null when there is no way to ask. */
@@ -100,8 +98,7 @@ export async function prompt(request: PromptRequest, environment: PromptEnvironm
 
 function askpass(program: string, request: PromptRequest, environment: PromptEnvironment): Promise<string | null> {
   const stderr = environment.stderr ?? process.stderr;
-  const env = { ...(environment.env ?? process.env) };
-  if (request.confirm) env['SSH_ASKPASS_PROMPT'] = 'confirm';
+  const env = environment.env ?? process.env;
   return new Promise((resolve) => {
     // No shell: the prompt may contain quotes and the program path is taken literally, as ssh does.
     const child = spawn(program, [request.prompt], { stdio: ['ignore', 'pipe', 'inherit'], env });
