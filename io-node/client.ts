@@ -15,6 +15,7 @@
  *
  * Re-keying (RFC 4253 section 9) happens inside the engine and is invisible here.
  */
+import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { SshEngine, SshError, publicKeysEqual, sign, type CryptoProvider, type PrivateKey, type SshEngineOptions, type SshStatistics } from '../core/index.ts';
 import type { ChannelRequest } from '../core/connection/messages.ts';
@@ -58,12 +59,20 @@ export class ChannelRequestError extends Error {
   }
 }
 
-/** The connection ended while the operation needed it; `cause` is why it ended, when known. */
+/**
+ * The connection ended while the operation needed it. `cause` is why (the engine's typed error or
+ * the socket's); absent when this side closed it (`client.close()`).
+ */
 export class ConnectionClosedError extends Error {
   readonly code = 'CONNECTION_CLOSED';
-  constructor(message: string, cause: unknown) {
+  constructor(message: string, cause: Error | null) {
     super(message, cause === null ? undefined : { cause });
     this.name = 'ConnectionClosedError';
+  }
+
+  /** True when the connection was lost (peer, network, protocol error), false when we closed it. */
+  get lost(): boolean {
+    return this.cause !== undefined;
   }
 }
 
@@ -203,7 +212,7 @@ export class SshClient {
   private closeError: Error | null = null;
 
   /** @internal Use {@link connect}. */
-  constructor(engine: SshEngine, socket: import('node:net').Socket, private readonly options: ConnectOptions) {
+  constructor(engine: SshEngine, socket: Socket, private readonly options: ConnectOptions) {
     this.engine = engine;
     let authOk!: () => void;
     this.authenticated = new Promise<void>((resolve) => (authOk = resolve));
@@ -244,10 +253,18 @@ export class SshClient {
     const stdout = collectStream(proc.stdout);
     const stderr = collectStream(proc.stderr);
     const input = options.stdin;
+    let inputError: Error | null = null;
     if (input instanceof Uint8Array) proc.stdin.end(input);
-    else if (input) input.pipe(proc.stdin);
-    else proc.stdin.end();
+    else if (input) {
+      input.pipe(proc.stdin);
+      // A failing source must not leave the command waiting for the rest of its input forever.
+      input.once('error', (e: Error) => {
+        inputError = e;
+        proc.close();
+      });
+    } else proc.stdin.end();
     const [out, err, exit] = await Promise.all([stdout, stderr, proc.exit]);
+    if (inputError) throw inputError;
     return { stdout: out, stderr: err, ...exit };
   }
 
@@ -389,6 +406,11 @@ export class SshProcess {
    * no longer receive (it failed to start or the channel closed) are dropped, and `exit` says why.
    */
   readonly stdin: Writable;
+  /**
+   * The command's output. They end at the server's EOF; they fail with a
+   * {@link ConnectionClosedError} only when the connection is lost mid-stream. Both share the
+   * channel's window: read both (or destroy the one you do not want), or the command stalls.
+   */
   readonly stdout: Readable;
   readonly stderr: Readable;
   /**
@@ -563,8 +585,10 @@ export class SshProcess {
     if (this.failure) return;
     this.failure = error;
     this.opened?.reject(error);
-    if (error instanceof ConnectionClosedError) {
-      // Output cut short is an error a reader must see; a refused open or request produced none.
+    if (error instanceof ConnectionClosedError && error.lost) {
+      // Output cut short by a lost connection is an error a reader must see. When we closed the
+      // connection ourselves the streams just end, so callers that only await `exit` do not get
+      // an unhandled 'error' event; a refused open or request produced no output at all.
       this.out.destroy(error);
       this.err.destroy(error);
     }

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatPublicKeyLine, type PrivateKey } from '../../core/index.ts';
+import { SshError, formatPublicKeyLine, type PrivateKey } from '../../core/index.ts';
 import type { HostKeyDecision } from '../../core/events.ts';
-import { ChannelOpenError, ChannelRequestError, connect, type ConnectOptions, type SshClient } from '../client.ts';
+import { ChannelOpenError, ChannelRequestError, ConnectionClosedError, connect, type ConnectOptions, type SshClient } from '../client.ts';
 import { generateHostKey } from '../keys.ts';
 import { failEachTestWithoutOpenSsh, keyForAlgorithm, makeHostKeys, run, startSshd, tempDir, type HostKeyFiles, type Sshd } from './openssh.ts';
 
@@ -129,6 +129,45 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
+describe('connect', () => {
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: unknown) => e,
+    );
+
+  it('rejects with the engine typed error when the host key is refused, before any credential', async () => {
+    const error = await failure(connect(options({ hostKey: () => false })));
+    expect(error).toBeInstanceOf(SshError);
+    expect(error).toMatchObject({ code: 'HOST_KEY_REJECTED' });
+  });
+
+  it('rejects with AUTH_FAILED for a key or a password the server does not take', async () => {
+    const stranger = generateHostKey('ed25519');
+    expect(await failure(connect(options({ privateKeys: [stranger] })))).toMatchObject({ code: 'AUTH_FAILED' });
+    expect(await failure(connect(options({ privateKeys: [], password: 'not the password' })))).toMatchObject({ code: 'AUTH_FAILED' });
+  });
+
+  it('closes on `await using` and ends running commands with ConnectionClosedError', async () => {
+    let outer: SshClient;
+    let proc: ReturnType<SshClient['spawn']>;
+    {
+      await using c = await connect(options());
+      outer = c;
+      proc = c.spawn('cat');
+      // Wait until the command runs, so the close interrupts it rather than its start.
+      expect(text((await c.exec('echo up')).stdout)).toBe('up\n');
+    }
+    expect(await outer.closed).toBeNull();
+    const error = await failure(proc.exit);
+    expect(error).toBeInstanceOf(ConnectionClosedError);
+    expect((error as ConnectionClosedError).lost).toBe(false);
+    // We closed it ourselves: the output just ends, no 'error' event.
+    expect(await digest(proc.stdout)).toMatchObject({ bytes: 0 });
+    expect(() => outer.spawn('true')).toThrow(ConnectionClosedError);
+  });
+});
+
 describe('exec', () => {
   it('collects stdout, stderr and the exit status', async () => {
     const r = await client.exec('echo out; echo err >&2; exit 3');
@@ -160,6 +199,12 @@ describe('exec', () => {
     const { Readable } = await import('node:stream');
     const fromStream = await client.exec('cat', { stdin: Readable.from([input.subarray(0, 1000), input.subarray(1000)]) });
     expect(Buffer.from(fromStream.stdout).equals(input)).toBe(true);
+    // A source that fails ends the command instead of leaving it waiting for more input.
+    const broken = new Readable({ read() {} });
+    broken.push('partial');
+    setTimeout(() => broken.destroy(new Error('source broke')), 50);
+    await expect(client.exec('cat')).resolves.toMatchObject({ exitStatus: 0 });
+    await expect(client.exec('cat', { stdin: broken })).rejects.toThrow('source broke');
   });
 
   it('allocates a pseudo-terminal of the size asked for', async () => {
