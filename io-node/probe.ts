@@ -10,7 +10,7 @@
  * `none`: no key, signature or password goes to a server that is not known to be the right one.
  */
 import { performance } from 'node:perf_hooks';
-import { SshAuthenticationError } from '../core/auth/client.ts';
+import { SshAuthenticationError } from '../core/index.ts';
 import { SshEngine, SshPeerDisconnectError, type CryptoProvider, type NegotiatedAlgorithms, type SshEngineOptions } from '../core/index.ts';
 import type { ClientCredentials } from './client-credentials.ts';
 import { ConnectionPump, dialTcp } from './connection-pump.ts';

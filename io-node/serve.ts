@@ -7,7 +7,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SshEngine, type CryptoProvider, type Decision, type PrivateKey } from '../core/index.ts';
-import { OpenFailure } from '../core/connection/connection.ts';
+import { OpenFailure } from '../core/index.ts';
 import { ConnectionPump } from './connection-pump.ts';
 import { nodeCrypto } from './crypto-node.ts';
 import type { AlgorithmOptions } from './probe.ts';
