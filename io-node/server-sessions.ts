@@ -23,8 +23,8 @@
  * when a forced command (authorized_keys `command=`) replaces what the client asked for. Each
  * command gets its own session (setsid), so `signal` and the hangup sent when the channel or the
  * connection goes away reach everything it started. Limits: without a pty the core-dumped flag of
- * exit-signal is always false (Node does not report WCOREDUMP); X11 and agent forwarding are
- * refused.
+ * exit-signal is always false (Node does not report WCOREDUMP); after eow a command writing on may
+ * end with ECONNRESET rather than SIGPIPE (see stopOutput); X11 and agent forwarding are refused.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -351,7 +351,9 @@ class Session {
 
   private stopOutput(): void {
     if (!this.cmd) return;
-    // As sshd does on eow: stop reading; the command gets EPIPE/SIGPIPE if it writes on.
+    // As sshd does on eow: stop reading, so that the command fails when it writes on. Node's stdio
+    // pipes are socketpairs, and closing one with unread data resets it: the writer then sees
+    // ECONNRESET (usually exit 1) instead of sshd's SIGPIPE, depending on what is still buffered.
     for (const o of this.cmd.outputs) o.stream.destroy();
   }
 

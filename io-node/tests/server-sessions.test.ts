@@ -428,6 +428,19 @@ describe('exec', () => {
     expect(log.exit).toEqual({ status: 0 });
   });
 
+  it('stops reading the command on eow@openssh.com and ends the channel when it dies of that', async () => {
+    const { channel } = await client.open();
+    await client.request(channel, { type: 'exec', command: 'yes' });
+    client.eof(channel);
+    const log = client.channels.get(channel)!;
+    await client.until(() => log.received > 0);
+    await client.request(channel, { type: 'eow@openssh.com' }, false);
+    await client.closed(channel);
+    // SIGPIPE, or ECONNRESET on Node's socketpair stdio (exit 1): either way `yes` is stopped.
+    expect([{ signal: 'PIPE', coreDumped: false }, { status: 1 }]).toContainEqual(log.exit);
+    expect(log.order).toEqual(['data', 'eof', log.exit?.signal ? 'exit-signal' : 'exit-status', 'close']);
+  });
+
   it('runs a forced command with SSH_ORIGINAL_COMMAND', async () => {
     const forced = await startServer({}, { forcedCommand: 'echo "forced: $SSH_ORIGINAL_COMMAND"' });
     const c = await TestClient.connect(forced.port);
@@ -435,6 +448,13 @@ describe('exec', () => {
       const r = await c.exec('echo asked');
       expect(text(r.stdout)).toBe('forced: echo asked\n');
       expect(r.exit).toEqual({ status: 0 });
+      // Without want-reply the engine passes exec on as an event that carries no forcedCommand;
+      // the handler takes it from the authentication policy instead.
+      const { channel } = await c.open();
+      await c.request(channel, { type: 'exec', command: 'echo sneaky' }, false);
+      c.eof(channel);
+      await c.closed(channel);
+      expect(text(c.channels.get(channel)!.stdout)).toBe('forced: echo sneaky\n');
     } finally {
       await c.close();
       await forced.close();
