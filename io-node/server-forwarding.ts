@@ -24,10 +24,7 @@
  */
 import { chmodSync } from 'node:fs';
 import { connect, createServer, isIPv6, type Server, type Socket } from 'node:net';
-import type { SshEngine } from '../core/engine.ts';
-import type { Decision, SshEvent } from '../core/events.ts';
-import { OpenFailure } from '../core/connection/connection.ts';
-import type { ChannelOpenRequest, GlobalRequest } from '../core/connection/messages.ts';
+import { OpenFailure, type ChannelOpenRequest, type Decision, type GlobalRequest, type SshEngine, type SshEvent } from '../core/index.ts';
 
 /** What the embedder gives the handlers of one connection. */
 export interface ServerConnectionContext {

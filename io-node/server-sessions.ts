@@ -31,10 +31,7 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { Decision, SshEvent } from '../core/events.ts';
-import { OpenFailure } from '../core/connection/connection.ts';
-import type { ChannelRequest } from '../core/connection/messages.ts';
-import type { TerminalModes } from '../core/connection/terminal-modes.ts';
+import { OpenFailure, type ChannelRequest, type Decision, type SshEvent, type TerminalModes } from '../core/index.ts';
 import { detectPtyBackend, spawnPty, type PtyBackend, type PtyExit, type PtyProcess, type PtySize } from './pty.ts';
 import {
   HIGH_WATER,
