@@ -20,3 +20,5 @@ export type { TerminalModes, TerminalModeName } from './connection/terminal-mode
 export { ClientAuth, SshAuthenticationError, DEFAULT_CLIENT_AUTH_METHODS } from './auth/client.ts';
 export type { ClientAuthMethod, ClientAuthOptions, ClientPublicKey, HostbasedIdentity } from './auth/client.ts';
 export * from './agent/client.ts';
+export { hashPassword, parsePasswordFile, verifyPassword } from './auth/password-hash.ts';
+export { constantTimeEqualString } from './auth/constant-time.ts';

@@ -9,3 +9,10 @@ export { formatProbeJson, formatProbeLines, probe, ProbeError, type AlgorithmOpt
 export { serve, type RunningServer, type ServeOptions } from './serve.ts';
 export { DEFAULT_HOST_KEYS, defaultStateDir, loadHostKeyFiles, loadOrCreateHostKeys, type HostKeyFile } from './state-dir.ts';
 export { generateHostKey, KeyFileError, readPrivateKeyFile, writePrivateKeyFile, type HostKeyType } from './keys.ts';
+export { SshAgent, type SshAgentOptions, type SshAgentSignOptions } from './agent.ts';
+export { ClientCredentials, CredentialOptionError, AgentUnavailableError, DEFAULT_IDENTITY_FILES, type ClientCredentialOptions, type Identity } from './client-credentials.ts';
+export { HostKeyPolicy, HostKeyVerificationError, type HostKeyPolicyOptions, type HostKeyVerdict } from './host-key-policy.ts';
+export { ServerAuthPolicy, AuthConfigError, parseAuthMethods, type ServerAuthConfig } from './server-auth.ts';
+export { prompt, systemPrompter, noPrompter, type Prompter, type PromptRequest } from './prompt.ts';
+export { TrustFileError, appendKnownHost, loadAuthorizedKeys, loadKnownHosts, loadPasswordFile, hashPasswordForFile, verifyHostKey } from './trust-files.ts';
+export { runKeygen } from './keygen.ts';

@@ -53,6 +53,13 @@ describe('client and server authentication in memory', () => {
     });
   }
 
+  it('publicKeyAlgorithms restricts the signature (rsa-sha2-256 only)', () => {
+    const key = userKeys.rsa!;
+    const pair = run({ users: { alice: { keys: [key.publicKey] } }, clientKeys: [key], client: { clientAuth: { publicKeys: [{ key: key.publicKey }], publicKeyAlgorithms: ['rsa-sha2-256'] } } });
+    expect(pair.clientEvents.some((e) => e.type === 'authSuccess')).toBe(true);
+    expect(decisions(pair.serverEvents).find((d) => d.kind === 'authPublicKey')).toMatchObject({ algorithm: 'rsa-sha2-256' });
+  });
+
   it('tries keys in order and skips the ones the server does not accept', () => {
     const pair = run({
       users: { alice: { keys: [userKeys['ecdsa-256']!.publicKey] } },

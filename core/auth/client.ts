@@ -49,6 +49,11 @@ export interface ClientAuthOptions {
   readonly passwordPrompts?: number;
   /** Allow the SHA-1 `ssh-rsa` signature when the server offers nothing better. Default false. */
   readonly allowSha1Rsa?: boolean;
+  /**
+   * Signature algorithms this client may use for user keys (ssh_config PubkeyAcceptedAlgorithms),
+   * e.g. `['rsa-sha2-256', 'ssh-ed25519']`; default: all but SHA-1.
+   */
+  readonly publicKeyAlgorithms?: readonly string[];
 }
 
 /** Authentication failed for good: carries what was tried and what the server would still take. */
@@ -190,12 +195,13 @@ export class ClientAuth {
   }
 
   private signatureAlgorithmFor(key: PublicKey): string | null {
-    if (key.type !== 'ssh-rsa') return key.type;
+    const allowed = (alg: string) => this.options.publicKeyAlgorithms?.includes(alg) ?? (alg !== 'ssh-rsa' || this.options.allowSha1Rsa === true);
+    if (key.type !== 'ssh-rsa') return allowed(key.type) ? key.type : null;
     const offered = this.host.serverSigAlgs();
-    if (offered === null) return 'rsa-sha2-512';
-    if (offered.includes('rsa-sha2-512')) return 'rsa-sha2-512';
-    if (offered.includes('rsa-sha2-256')) return 'rsa-sha2-256';
-    if (this.options.allowSha1Rsa && offered.includes('ssh-rsa')) return 'ssh-rsa';
+    for (const alg of ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']) {
+      // Without server-sig-algs (RFC 8308) assume a modern server rather than falling back to SHA-1.
+      if (allowed(alg) && (offered === null ? alg !== 'ssh-rsa' : offered.includes(alg))) return alg;
+    }
     return null;
   }
 

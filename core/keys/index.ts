@@ -104,3 +104,38 @@ export {
   type SignatureAlgorithm,
   type SignatureCrypto,
 } from './signature.ts';
+export {
+  addressInCidr, addressMatchesCidrList, isValidCidrList, matchWildcardPattern, parseCidr, parseCidrList,
+  parseIpAddress, unmapIpv4, type Cidr, type IpAddress,
+} from './address-match.ts';
+export {
+  CERTIFICATE_ALGORITHMS, CERTIFICATE_KEY_TYPES, CERT_VALID_ALWAYS, CERT_VALID_FOREVER,
+  DEFAULT_CA_SIGNATURE_ALGORITHMS, DEFAULT_USER_EXTENSIONS, MAX_CERT_PRINCIPALS,
+  certificateKeyTypeFor, certificateKeyTypeForAlgorithm, certificateSignatureAlgorithms, describeCertificate,
+  describeValidity, encodeCertificate, formatCertificateLine, formatUnixTimeUtc, isCertificateAlgorithm,
+  isCertificateBlob, isCertificateKeyType, parseCertificate, parseCertificateLine, plainKeyTypeOf,
+  signCertificate, signWithCertificate, signatureAlgorithmForCertAlgorithm, verifyCertificate,
+  verifyCertifiedSignature,
+  type Certificate, type CertificateAlgorithm, type CertificateFields, type CertificateKeyType,
+  type CertificateOption, type CertificateOptionInput, type CertificateRole, type CertificateVerdict,
+  type ParseCertificateOptions, type VerifyCertificateOptions,
+} from './certificate.ts';
+export {
+  checkHostKey, decideHostKey, formatKnownHostsLine, hashKnownHostName, knownHostKeyTypes, knownHostsEntryMatches,
+  knownHostsLookupName, parseKnownHosts, parseStrictHostKeyChecking,
+  type DecideHostKeyOptions, type FormatKnownHostsOptions, type HostKeyCheck, type HostKeyErrorCode,
+  type HostKeyQuery, type HostKeyRestrictions, type HostKeyStatus, type KnownHostMatch, type KnownHostsEntry,
+  type KnownHostsFile, type KnownHostsMarker, type KnownHostsNames, type StrictHostKeyChecking, type TrustFileWarning,
+  // Named apart from the engine's hostKey decision event, which it answers.
+  type HostKeyDecision as KnownHostsVerdict,
+} from './known-hosts.ts';
+export {
+  civilToUnixSeconds, findAuthorizedKey, parseAuthorizedKeyOptions, parseAuthorizedKeys, parseExpiryTime, sessionPolicy,
+  type AuthorizedKeyEntry, type AuthorizedKeyMatch, type AuthorizedKeyOptions, type AuthorizedKeyQuery,
+  type AuthorizedKeysFile, type CivilTime, type ParseAuthorizedKeysOptions, type PermitTarget,
+  // The full authorized_keys policy; the connection layer enforces the subset it names SessionPolicy.
+  type SessionPolicy as AuthorizedKeysPolicy,
+} from './authorized-keys.ts';
+export {
+  matchFromPatternList, matchHostPatternList, matchPattern, matchPatternList, validateFromPatternList, type PatternListMatch,
+} from './host-patterns.ts';
