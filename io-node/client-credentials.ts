@@ -68,6 +68,8 @@ export interface ClientCredentialOptions {
   readonly kbdInteractiveAuthentication?: boolean;
   /** How often to ask for a password / keyboard-interactive answers / a passphrase (default 3). */
   readonly numberOfPasswordPrompts?: number;
+  /** PubkeyAcceptedAlgorithms: the signature algorithms user keys may sign with. */
+  readonly pubkeyAcceptedAlgorithms?: readonly string[];
   /** BatchMode=yes: never ask anything; methods that need an answer are not tried. */
   readonly batchMode?: boolean;
   /** Where questions go; default the terminal / SSH_ASKPASS ({@link systemPrompter}). */
@@ -177,6 +179,7 @@ export class ClientCredentials {
       methods: init.methods,
       publicKeys,
       passwordPrompts: init.options.numberOfPasswordPrompts ?? 3,
+      ...(init.options.pubkeyAcceptedAlgorithms ? { publicKeyAlgorithms: init.options.pubkeyAcceptedAlgorithms } : {}),
     };
   }
 

@@ -3,7 +3,7 @@
  * authentication went. Options follow ssh(1) and ssh_config(5) spelling.
  */
 import { userInfo } from 'node:os';
-import { parseStrictHostKeyChecking, type StrictHostKeyChecking } from '../core/keys/known-hosts.ts';
+import { applyAlgorithmOption, parseStrictHostKeyChecking, SshUsageError, type StrictHostKeyChecking } from '../core/index.ts';
 import { UsageError, algorithmOption, parsePort, parsePositiveSeconds, splitOption, tokens } from './cli-common.ts';
 import { ClientCredentials, CredentialOptionError, parsePreferredAuthentications } from './client-credentials.ts';
 import { HostKeyPolicy, HostKeyVerificationError } from './host-key-policy.ts';
@@ -51,6 +51,7 @@ Options:
                        KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms (full list, +append,
                          -remove, ^first), Port, User, ConnectTimeout (seconds);
                        IdentityFile (repeatable), IdentitiesOnly=yes|no, IdentityAgent=PATH|none,
+                       PubkeyAcceptedAlgorithms=LIST (e.g. rsa-sha2-256; +/-/^ modifiers),
                        PreferredAuthentications=publickey,keyboard-interactive,password,
                        PubkeyAuthentication, PasswordAuthentication, KbdInteractiveAuthentication
                          =yes|no, NumberOfPasswordPrompts=N (default 3),
@@ -94,6 +95,7 @@ export async function cmdProbe(args: readonly string[]): Promise<number> {
   let identityAgent: string | null | undefined;
   let requireAgent = false;
   let preferred: string[] | null = null;
+  let pubkeyAccepted: string[] | null = null;
   const switches: { pubkey?: boolean; password?: boolean; kbd?: boolean } = {};
   let passwordPrompts: number | null = null;
   let batchMode: boolean | null = null;
@@ -143,6 +145,15 @@ export async function cmdProbe(args: readonly string[]): Promise<number> {
             break;
           case 'identityfile':
             identityFiles.push(value);
+            break;
+          case 'pubkeyacceptedalgorithms':
+            // ssh_config semantics: a list, or +/-/^ modifiers of the defaults.
+            try {
+              pubkeyAccepted ??= applyAlgorithmOption('hostKey', value, ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256']).filter((a) => !a.includes('-cert-'));
+            } catch (err) {
+              if (err instanceof SshUsageError) throw new UsageError(err.message.replace('HostKeyAlgorithms', 'PubkeyAcceptedAlgorithms'));
+              throw err;
+            }
             break;
           case 'identitiesonly':
             identitiesOnly ??= yesNo(name, value);
@@ -244,6 +255,7 @@ export async function cmdProbe(args: readonly string[]): Promise<number> {
     ...(switches.password !== undefined ? { passwordAuthentication: switches.password } : {}),
     ...(switches.kbd !== undefined ? { kbdInteractiveAuthentication: switches.kbd } : {}),
     ...(passwordPrompts !== null ? { numberOfPasswordPrompts: passwordPrompts } : {}),
+    ...(pubkeyAccepted !== null ? { pubkeyAcceptedAlgorithms: pubkeyAccepted } : {}),
     batchMode: batchMode ?? false,
     prompter,
   });

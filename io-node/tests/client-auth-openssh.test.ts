@@ -358,6 +358,14 @@ describe.concurrent('hermit probe authenticates against OpenSSH sshd', () => {
     expect(logFor(rsa512Only, fp['rsa']!)).toEqual(expect.arrayContaining([expect.stringContaining(`pkalg rsa-sha2-512 pkblob RSA ${fp['rsa']}`)]));
   });
 
+  it('rsa-sha2-256 when the client is limited to it (-o PubkeyAcceptedAlgorithms)', async () => {
+    // sshd 9.2 advertises every algorithm in server-sig-algs whatever it accepts, so the choice has to come from our side.
+    const p = await probe(main, ['-i', join(dir, 'rsa'), '-o', 'PubkeyAcceptedAlgorithms=rsa-sha2-256']);
+    expect(p.stderr).toBe('');
+    expect(p.report['auth-result']).toBe('success');
+    expect(logFor(main, fp['rsa']!)).toEqual(expect.arrayContaining([expect.stringContaining(`pkalg rsa-sha2-256 pkblob RSA ${fp['rsa']}`)]));
+  });
+
   it('an encrypted key is decrypted with the SSH_ASKPASS passphrase, and only once the server accepts it', async () => {
     const p = await probe(main, ['-i', join(dir, 'encrypted_unauthorized'), '-i', join(dir, 'encrypted')], { env: askpassEnv() });
     expectSuccess(p, 'publickey');
