@@ -7,11 +7,11 @@
  */
 import { createCipheriv, createHash, randomBytes, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SshError, formatPublicKeyLine, type PrivateKey } from '../../core/index.ts';
 import type { HostKeyDecision } from '../../core/events.ts';
 import { ChannelOpenError, ChannelRequestError, ConnectionClosedError, connect, type ConnectOptions, type SshClient } from '../client.ts';
@@ -37,13 +37,12 @@ let client: SshClient;
  * UsePAM no, sshd refuses locked accounts even for public keys).
  */
 async function ensureTestUser(): Promise<{ uid: number; gid: number }> {
-  let id = await run('id', ['-u', USER]);
-  if (id.code !== 0) {
+  const existing = await run('id', ['-u', USER]);
+  if (existing.code !== 0) {
     if (process.getuid?.() !== 0) throw new Error(`user ${USER} does not exist and only root can create it (useradd -m -s /bin/sh -p '*' ${USER})`);
     const made = await run('useradd', ['-m', '-s', '/bin/sh', '-p', '*', USER]);
     // Exit 9: another test file created it at the same moment.
     if (made.code !== 0 && made.code !== 9) throw new Error(`useradd ${USER} failed: ${made.stderr}`);
-    id = await run('id', ['-u', USER]);
   }
   const entry = (await run('getent', ['passwd', USER])).stdout.trim().split(':');
   if (entry[6] !== '/bin/sh') throw new Error(`user ${USER} has shell ${entry[6]}; these tests need /bin/sh (usermod -s /bin/sh ${USER})`);
@@ -96,8 +95,23 @@ async function digest(stream: Readable): Promise<{ bytes: number; sha256: string
 
 const mbps = (bytes: number, ms: number) => (bytes / 1e6 / (ms / 1000)).toFixed(1);
 
+/** Why the shared set-up failed: every test fails with it (a throwing beforeAll alone would report them as skipped). */
+let setupError: unknown = null;
+
 beforeAll(async () => {
   if (!haveOpenSsh) return;
+  try {
+    await setUp();
+  } catch (err) {
+    setupError = err;
+  }
+}, 120_000);
+
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
+
+async function setUp(): Promise<void> {
   const { uid, gid } = await ensureTestUser();
   keys = await makeHostKeys();
   dir = await tempDir('client-sessions');
@@ -122,11 +136,14 @@ beforeAll(async () => {
     ],
   });
   client = await connect(options());
-}, 120_000);
+}
 
 afterAll(async () => {
   await client?.close();
   await sshd?.stop();
+  // The data directory holds the 1 GiB file.
+  if (dir) await rm(dir, { recursive: true, force: true });
+  if (keys) await rm(keys.dir, { recursive: true, force: true });
 });
 
 describe('connect', () => {
