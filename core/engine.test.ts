@@ -97,6 +97,20 @@ describe('re-keying', () => {
     expect(pair.clientEvents.filter((e) => e.type === 'closed')).toHaveLength(0);
   });
 
+  it('a side that only sends re-keys by volume too', () => {
+    const pair = new Pair({
+      client: { crypto: pureCrypto, random: seededRandom('send c'), rekeyBytes: 64 * 1024 },
+      server: { crypto: pureCrypto, random: seededRandom('send s'), hostKeys, acceptNoneAuthentication: true },
+    });
+    pair.pump();
+    const before = pair.client.statistics.keyExchanges;
+    // Send 200 KiB without letting the server answer: the client must start a re-key on its own.
+    for (let i = 0; i < 50; i++) pair.client.globalRequest({ type: 'other', name: 'bulk@test', data: new Uint8Array(4096) }, false, pair.now);
+    expect(pair.client.phase).toMatch(/^established\.awaitingKexinit/);
+    pair.pump();
+    expect(pair.client.statistics.keyExchanges).toBeGreaterThan(before);
+  });
+
   it('caps the byte limit at what the cipher allows (RFC 4344 3.2)', () => {
     expect(cipherRekeyLimit('aes128-ctr')).toBe(2 ** 32 * 16);
     expect(cipherRekeyLimit('chacha20-poly1305@openssh.com')).toBe(2 ** 30);

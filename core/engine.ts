@@ -565,6 +565,8 @@ export class SshEngine {
       return;
     }
     this.writePacket(payload);
+    // A sender that hears nothing back must still re-key by volume (RFC 4253 section 9).
+    if (!kexClass) this.maybeStartRekey(false);
   }
 
   private writePacket(payload: Uint8Array): void {

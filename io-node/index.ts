@@ -16,3 +16,4 @@ export { ServerAuthPolicy, AuthConfigError, parseAuthMethods, type ServerAuthCon
 export { prompt, systemPrompter, noPrompter, type Prompter, type PromptRequest } from './prompt.ts';
 export { TrustFileError, appendKnownHost, loadAuthorizedKeys, loadKnownHosts, loadPasswordFile, hashPasswordForFile, verifyHostKey } from './trust-files.ts';
 export { runKeygen } from './keygen.ts';
+export { connect, ChannelOpenError, ChannelRequestError, ConnectionClosedError, SshClient, SshProcess, type ConnectOptions, type ExecOptions, type ExecResult, type SpawnOptions } from './client.ts';

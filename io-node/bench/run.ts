@@ -5,6 +5,7 @@
 import { renderTable } from './table.ts';
 import { benchCiphers, cipherTable, PAYLOAD } from './ciphers.ts';
 import { channelTable } from './channel.ts';
+import { benchTransfer } from './transfer.ts';
 import { commandTable, inMemoryTable, loopbackTable } from './handshake.ts';
 
 interface Section {
@@ -16,6 +17,7 @@ const sections: Section[] = [
   { title: `Packet protection, seal + open of ${PAYLOAD / 1024} KiB payloads (MB = 10^6 bytes)`, run: async () => cipherTable(await benchCiphers()) },
   { title: 'Handshakes in memory (kex, NEWKEYS, service, none auth answered)', run: () => inMemoryTable() },
   { title: 'Channel throughput in memory (engine cost per byte, no sockets)', run: () => channelTable() },
+  { title: 'Bulk transfer through cat on a private sshd, 256 MiB: hermit vs OpenSSH ssh vs ssh2', run: () => benchTransfer() },
   { title: 'Handshakes over loopback TCP, client and server in one process: hermit vs ssh2', run: () => loopbackTable() },
   { title: 'Handshakes as whole commands against OpenSSH sshd: hermit probe vs ssh', run: () => commandTable() },
 ];
