@@ -220,8 +220,11 @@ class Session {
       case 'signal':
         if (!this.cmd || this.exit) return false;
         return this.cmd.signal(req.signal);
-      case 'break':
-        return this.cmd?.pty !== null && this.cmd?.pty !== undefined && !this.exit ? this.cmd.pty.sendBreak() : false;
+      case 'break': {
+        // Only a terminal has a line to send a break on (RFC 4335 3: otherwise reply false).
+        const pty = this.cmd?.pty;
+        return pty && !this.exit ? pty.sendBreak() : false;
+      }
       case 'eow@openssh.com':
         this.stopOutput();
         return true;

@@ -308,6 +308,13 @@ describe('ssh -tt (pty)', () => {
     expect(r.code).toBe(0);
   });
 
+  it('an interactive login shell (no command) on a pty, typed into and exited with a status', async () => {
+    const line = [openSshBinaries().ssh, ...sshArgs(), '-tt', TARGET].map(shellQuote).join(' ');
+    const r = await runBin('script', ['-qfec', `stty rows 30 cols 90; exec ${line}`, '/dev/null'], 'echo "shell=$0 size=$(stty size)"; exit 5\n');
+    expect(r.stdout.toString()).toMatch(/shell=-\S+ size=30 90\r\n/);
+    expect(r.code).toBe(5);
+  });
+
   it('passes a resize of the local terminal on as window-change', async () => {
     const line = [openSshBinaries().ssh, ...sshArgs(), '-tt', TARGET, 'stty size; while read x; do stty size; done'].map(shellQuote).join(' ');
     const child = spawn('script', ['-qfec', `stty rows 24 cols 80; exec ${line}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
