@@ -557,20 +557,20 @@ export class SshEngine {
   }
 
   /** Send a payload, holding it if our side of a key exchange is in progress. */
-  private sendPacket(payload: Uint8Array): void {
+  private sendPacket(payload: Uint8Array, tail?: Uint8Array): void {
     const msg = payload[0]!;
     const kexClass = msg <= 4 || (msg >= 20 && msg <= 49);
     if (!kexClass && (holdsOutgoingTraffic(this.phaseCache) || this.held.length > 0)) {
-      this.held.push(payload);
+      this.held.push(tail ? concatBytes(payload, tail) : payload);
       return;
     }
-    this.writePacket(payload);
+    this.writePacket(payload, tail);
     // A sender that hears nothing back must still re-key by volume (RFC 4253 section 9).
     if (!kexClass) this.maybeStartRekey(false);
   }
 
-  private writePacket(payload: Uint8Array): void {
-    const wire = this.encoder.encode(payload);
+  private writePacket(payload: Uint8Array, tail?: Uint8Array): void {
+    const wire = this.encoder.encode(payload, tail);
     this.transmitQueue.push(wire);
     this.stats.bytesSent += wire.length;
     this.stats.packetsSent++;
@@ -999,7 +999,7 @@ export class SshEngine {
   /** Emit a decision; decoding of later packets waits until it is resolved. */
   private ask(body: DecisionBody, onAnswer: (answer: unknown) => void, blocking = true): void {
     const id = this.nextDecisionId++;
-    const decision = { ...body, id } as Decision;
+    const decision = { ...body, id, blocking } as Decision;
     this.decisions.set(id, { decision, onAnswer, blocking });
     if (blocking) this.blockedBy = id;
     this.emit({ type: 'decision', decision });
@@ -1171,7 +1171,7 @@ export class SshEngine {
 
   private connectionHost(): ConnectionHost {
     return {
-      send: (payload) => this.sendPacket(payload),
+      send: (payload, tail) => this.sendPacket(payload, tail),
       emit: (event) => this.emit(event),
       ask: (body, onAnswer) => this.ask(body, onAnswer, false),
       proveHostKey: (blob) => {

@@ -24,7 +24,15 @@ export interface NegotiatedAlgorithms {
  * A question for the embedder, answered with `engine.resolve(id, answer, now)`. Decoding of later
  * packets waits until it is answered; the answer may come after any amount of asynchronous work.
  */
-export type Decision = { readonly id: number } & DecisionBody;
+export type Decision = {
+  readonly id: number;
+  /**
+   * True when decoding waits for this answer (host key, authentication); false for connection
+   * decisions (channel opens and requests), which let other traffic flow meanwhile — an adapter
+   * should keep reading while only those are open.
+   */
+  readonly blocking: boolean;
+} & DecisionBody;
 
 export type DecisionBody =
   | Omit<HostKeyDecision, 'id'>
@@ -211,7 +219,7 @@ export type SshEvent =
   /** CLOSE went both ways: the channel is gone and its id may be reused. */
   | { readonly type: 'channelClosed'; readonly channel: number }
   /** A channel request that wants no reply (exit-status, exit-signal, window-change, signal, eow, …). */
-  | { readonly type: 'channelRequest'; readonly channel: number; readonly request: ChannelRequest }
+  | { readonly type: 'channelRequest'; readonly channel: number; readonly request: ChannelRequest; readonly forcedCommand?: string }
   | { readonly type: 'channelRequestReply'; readonly channel: number; readonly request: string; readonly success: boolean }
   /** Everything written on the channel has been sent (the queue was non-empty before). */
   | { readonly type: 'channelDrain'; readonly channel: number }

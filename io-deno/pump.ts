@@ -141,6 +141,16 @@ export class DenoConnectionPump {
       return this.failLocally(err);
     }
     if (!(answer instanceof Promise)) return this.answer(decision, answer);
+    if (!decision.blocking) {
+      answer.then(
+        (value) => {
+          if (!this.engine.isClosed) this.answer(decision, value);
+          this.pump();
+        },
+        (err: unknown) => this.failLocally(err),
+      );
+      return;
+    }
     this.pendingDecisions++;
     answer.then(
       (value) => {

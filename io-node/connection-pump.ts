@@ -163,7 +163,18 @@ export class ConnectionPump {
       this.answer(decision, answer);
       return;
     }
-    // Reading pauses while a decision is open: the engine would only buffer what we feed it.
+    // Reading pauses while a blocking decision is open: the engine would only buffer what we feed
+    // it. Connection decisions (a slow forward connect) must not stall the other channels.
+    if (!decision.blocking) {
+      answer.then(
+        (value) => {
+          if (!this.engine.isClosed) this.answer(decision, value);
+          this.pump();
+        },
+        (err: unknown) => this.failLocally(err),
+      );
+      return;
+    }
     this.pendingDecisions++;
     this.updateReading();
     answer.then(

@@ -8,6 +8,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { performance } from 'node:perf_hooks';
 import { SshEngine, type CryptoProvider, type Decision, type PrivateKey } from '../core/index.ts';
 import { OpenFailure } from '../core/index.ts';
+import { createSessionHandler, type ServerConnectionContext, type SessionHandlerOptions } from './server-sessions.ts';
 import { ConnectionPump } from './connection-pump.ts';
 import { nodeCrypto } from './crypto-node.ts';
 import type { AlgorithmOptions } from './probe.ts';
@@ -34,6 +35,11 @@ export interface ServeOptions {
   readonly hostCertificates?: readonly Uint8Array[];
   /** Key exchange and authentication must finish within this (OpenSSH LoginGraceTime; default 120 s, 0 = no limit). */
   readonly loginGraceMs?: number;
+  /**
+   * Sessions (exec, shell with the system shell, subsystems, ptys) and forwarding (-L, -R, -W,
+   * Unix sockets) for authenticated users, see io-node/server-sessions.ts; false refuses every channel.
+   */
+  readonly sessions?: SessionHandlerOptions | false;
 }
 
 /** Makes the decision handler of one connection from where it comes from. */
@@ -78,11 +84,27 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     }
     log(`${peer}: connected`);
     const auth = options.auth?.connection({ address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
-    const pump = new ConnectionPump(engine, socket, {
+    const sessions = options.sessions === false ? null : createSessionHandler({ ...options.sessions, log: (line) => log(`${peer}: ${line}`) });
+    let username = '';
+    // The context is built before the pump it points at; commands only run once the pump exists.
+    let pump!: ConnectionPump;
+    const ctx: ServerConnectionContext = {
+      command: (fn) => pump.command(fn),
+      get username() {
+        return username;
+      },
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+    };
+    pump = new ConnectionPump(engine, socket, {
       onDecision: (decision) => {
-        // Sessions and forwarding are not served yet: refuse them politely instead of dropping an authenticated client.
-        if (decision.kind === 'channelOpen') return { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: 'hermit serve does not offer sessions or forwarding yet' };
-        if (decision.kind === 'channelRequest' || decision.kind === 'globalRequest') return false;
+        if (decision.kind === 'channelOpen' || decision.kind === 'channelRequest' || decision.kind === 'globalRequest') {
+          const answer = sessions?.onDecision(decision, ctx);
+          if (answer !== undefined) return answer;
+          return decision.kind === 'channelOpen' ? { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: 'not offered by hermit serve' } : false;
+        }
         if (auth) return auth.decide(decision);
         // No policy: announce the usual methods and refuse every attempt.
         if (decision.kind === 'authMethods') return [['publickey'], ['password'], ['keyboard-interactive']];
@@ -90,7 +112,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         throw new Error(`no handler for ${decision.kind} decisions`);
       },
       onEvent: (event) => {
-        if (event.type === 'authSuccess') log(`${peer}: authenticated as ${event.username} (${event.method})`);
+        if (event.type === 'authSuccess') {
+          username = event.username;
+          log(`${peer}: authenticated as ${event.username} (${event.method})`);
+        }
+        // Every event: authSuccess carries the session policy, closed releases children and listeners.
+        sessions?.onEvent(event, ctx);
         if (event.type === 'kexComplete') {
           const a = event.algorithms;
           const mac = (m: string | null) => m ?? '<implicit>';
@@ -100,6 +127,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     });
     pumps.add(pump);
     void pump.closed.then((reason) => {
+      sessions?.close();
       pumps.delete(pump);
       log(`${peer}: closed${reason ? `: ${reason.message}` : ''}`);
     });

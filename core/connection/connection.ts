@@ -72,7 +72,8 @@ export interface ConnectionOptions {
 }
 
 export interface ConnectionHost {
-  send(payload: Uint8Array): void;
+  /** Send a message; `tail`, when given, follows `payload` in the same message (bulk data, no extra copy). */
+  send(payload: Uint8Array, tail?: Uint8Array): void;
   emit(event: SshEvent): void;
   /** A non-blocking decision: decoding goes on while it is open. */
   ask(body: DecisionBody, onAnswer: (answer: unknown) => void): void;
@@ -434,10 +435,10 @@ export class ConnectionLayer {
       const head = ch.outQueue[0]!;
       const n = Math.min(head.data.length, ch.remoteWindow, Math.max(1, Math.min(ch.remoteMaxPacket, MAX_CHUNK)));
       const chunk = head.data.subarray(0, n);
-      const w = new SshWriter(n + 16);
-      if (head.dataType === 0) w.byte(Msg.CHANNEL_DATA).uint32(ch.remoteId).string(chunk);
-      else w.byte(Msg.CHANNEL_EXTENDED_DATA).uint32(ch.remoteId).uint32(head.dataType).string(chunk);
-      this.host.send(w.finish());
+      const w = new SshWriter(16);
+      if (head.dataType === 0) w.byte(Msg.CHANNEL_DATA).uint32(ch.remoteId).uint32(n);
+      else w.byte(Msg.CHANNEL_EXTENDED_DATA).uint32(ch.remoteId).uint32(head.dataType).uint32(n);
+      this.host.send(w.finish(), chunk);
       ch.remoteWindow -= n;
       ch.buffered -= n;
       if (n === head.data.length) ch.outQueue.shift();
@@ -491,12 +492,13 @@ export class ConnectionLayer {
       this.flushChannelReplies(ch);
     };
     if (denied) return settle(false);
-    if (!wantReply) {
-      this.host.emit({ type: 'channelRequest', channel: ch.id, request });
-      return;
-    }
     const forced = this.policy.forcedCommand;
     const forcedCommand = forced !== undefined && (request.type === 'exec' || request.type === 'shell' || request.type === 'subsystem') ? forced : undefined;
+    if (!wantReply) {
+      // A forced command applies whether or not the client wants an answer.
+      this.host.emit({ type: 'channelRequest', channel: ch.id, request, ...(forcedCommand !== undefined ? { forcedCommand } : {}) });
+      return;
+    }
     this.host.ask({ kind: 'channelRequest', channel: ch.id, request, ...(forcedCommand !== undefined ? { forcedCommand } : {}) }, (answer) => {
       if (typeof answer !== 'boolean') throw new SshUsageError('a channelRequest decision is answered with true or false');
       settle(answer);

@@ -387,9 +387,9 @@ describe.concurrent('password and keyboard-interactive from the password file', 
     const log: string[] = [];
     const policy = await policyFor({}, log);
     const conn = policy.connection({ address: '10.1.2.3', port: 50_000 });
-    expect(await conn.decide({ id: 1, kind: 'authKeyboardInteractive', username: 'alice', submethods: '', round: 0, responses: null })).toEqual({ name: '', instruction: '', prompts: [{ prompt: 'Password: ', echo: false }] });
+    expect(await conn.decide({ id: 1, blocking: true, kind: 'authKeyboardInteractive', username: 'alice', submethods: '', round: 0, responses: null })).toEqual({ name: '', instruction: '', prompts: [{ prompt: 'Password: ', echo: false }] });
     // Unknown names get the very same prompt.
-    expect(await conn.decide({ id: 2, kind: 'authKeyboardInteractive', username: 'mallory', submethods: '', round: 0, responses: null })).toEqual({ name: '', instruction: '', prompts: [{ prompt: 'Password: ', echo: false }] });
+    expect(await conn.decide({ id: 2, blocking: true, kind: 'authKeyboardInteractive', username: 'mallory', submethods: '', round: 0, responses: null })).toEqual({ name: '', instruction: '', prompts: [{ prompt: 'Password: ', echo: false }] });
     const ok = await attempt({}, { username: 'alice', methods: ['keyboard-interactive'], password: 'correct horse' });
     expect(ok.outcome.success).toBe(true);
     expect(ok.outcome.serverSuccess?.method).toBe('keyboard-interactive');
@@ -402,14 +402,14 @@ describe.concurrent('password and keyboard-interactive from the password file', 
   it('a password change request is refused (none is ever asked for)', async () => {
     const log: string[] = [];
     const conn = (await policyFor({}, log)).connection({ address: '10.1.2.3', port: 50_000 });
-    expect(await conn.decide({ id: 1, kind: 'authPassword', username: 'alice', password: 'correct horse', newPassword: 'new' })).toBe(false);
+    expect(await conn.decide({ id: 1, blocking: true, kind: 'authPassword', username: 'alice', password: 'correct horse', newPassword: 'new' })).toBe(false);
     expect(log).toEqual(['Failed password for alice from 10.1.2.3 port 50000 ssh2: password change is not supported']);
   });
 
   it('hostbased is refused and logged', async () => {
     const log: string[] = [];
     const conn = (await policyFor({}, log)).connection({ address: '10.1.2.3', port: 50_000 });
-    expect(conn.decide({ id: 1, kind: 'authHostbased', username: 'alice', key: keys['ed25519']!.publicKey, algorithm: 'ssh-ed25519', clientHostname: 'h', clientUsername: 'alice' })).toBe(false);
+    expect(conn.decide({ id: 1, blocking: true, kind: 'authHostbased', username: 'alice', key: keys['ed25519']!.publicKey, algorithm: 'ssh-ed25519', clientHostname: 'h', clientUsername: 'alice' })).toBe(false);
     expect(log[0]).toMatch(/^Failed hostbased for alice from .*: hostbased authentication is not supported$/);
   });
 });
@@ -447,8 +447,8 @@ describe.concurrent('method chains', () => {
     const log: string[] = [];
     const conn = (await policyFor({ authorizedKeys, config }, log)).connection({ address: '10.1.2.3', port: 50_000 });
     const signed = { kind: 'authPublicKey', username: 'alice', key: keys['ed25519']!.publicKey, algorithm: 'ssh-ed25519', signed: true } as const;
-    expect(await conn.decide({ id: 1, ...signed })).toMatchObject({ accept: true });
-    expect(await conn.decide({ id: 2, ...signed })).toBe(false);
+    expect(await conn.decide({ id: 1, blocking: true, ...signed })).toMatchObject({ accept: true });
+    expect(await conn.decide({ id: 2, blocking: true, ...signed })).toBe(false);
     expect(log.at(-1)).toMatch(/: this key already completed an earlier step of the method chain$/);
   });
 });
