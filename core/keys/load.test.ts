@@ -6,6 +6,7 @@ import { isEncryptedPrivateKey, parsePrivateKey, parsePublicKey, privateKeyForma
 import { parseOpenSshPrivateKey, serializeOpenSshPrivateKey } from './private-key.ts';
 import { seededRandom } from '../random.ts';
 import type { PublicKey } from './public-key.ts';
+import { expectKeyError } from './tests/expect-key-error.ts';
 
 const DIR = new URL('../../fixtures/keys/formats/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, DIR), 'utf8');
@@ -22,20 +23,6 @@ function expectedKey(file: string): PublicKey {
   const base = file.split('.')[0]!;
   if (base === 'ed25519-openssl') return parsePublicKey(fixture('ed25519-openssl.spki.pem')).key;
   return parsePublicKeyLine(fixture(`${base}.pub`)).key;
-}
-
-function expectKeyError(fn: () => unknown, code: KeyFormatErrorCode, message?: RegExp): KeyFormatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(KeyFormatError);
-  const err = caught as KeyFormatError;
-  expect(err.code).toBe(code);
-  if (message) expect(err.message).toMatch(message);
-  return err;
 }
 
 describe('the fixture set', () => {

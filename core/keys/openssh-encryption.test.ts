@@ -8,25 +8,12 @@ import { KeyFormatError, type KeyFormatErrorCode } from './errors.ts';
 import { parsePublicKeyLine } from './format.ts';
 import { DEFAULT_KDF_ROUNDS, MAX_KDF_ROUNDS, OPENSSH_KEY_CIPHERS, type OpenSshKeyCipher } from './openssh-encryption.ts';
 import { parseOpenSshPrivateKey, serializeOpenSshPrivateKey } from './private-key.ts';
+import { expectKeyError } from './tests/expect-key-error.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/keys/formats/${name}`, import.meta.url), 'utf8');
 const PASS = 'correct horse battery';
 const TYPES = ['ed25519', 'ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048'] as const;
 const CIPHERS = Object.keys(OPENSSH_KEY_CIPHERS) as OpenSshKeyCipher[];
-
-function expectKeyError(fn: () => unknown, code: KeyFormatErrorCode, message?: RegExp): KeyFormatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(KeyFormatError);
-  const err = caught as KeyFormatError;
-  expect(err.code).toBe(code);
-  if (message) expect(err.message).toMatch(message);
-  return err;
-}
 
 const BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
 const END = '-----END OPENSSH PRIVATE KEY-----';

@@ -12,24 +12,11 @@ import {
   serializeTraditionalPemPrivateKey,
 } from './pem.ts';
 import { parseOpenSshPrivateKey } from './private-key.ts';
+import { expectKeyError } from './tests/expect-key-error.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/keys/formats/${name}`, import.meta.url), 'utf8');
 const PASS = 'correct horse battery';
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-
-function expectKeyError(fn: () => unknown, code: KeyFormatErrorCode, message?: RegExp): KeyFormatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(KeyFormatError);
-  const err = caught as KeyFormatError;
-  expect(err.code).toBe(code);
-  if (message) expect(err.message).toMatch(message);
-  return err;
-}
 
 describe('PEM armour', () => {
   it('reads headers and body, and formats 64-column lines', () => {

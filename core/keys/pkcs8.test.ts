@@ -13,25 +13,12 @@ import {
 } from './pkcs8.ts';
 import { generatePrivateKey, parseOpenSshPrivateKey, type PrivateKey } from './private-key.ts';
 import { pureCrypto } from '../crypto/pure.ts';
+import { expectKeyError } from './tests/expect-key-error.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/keys/formats/${name}`, import.meta.url), 'utf8');
 const PASS = 'correct horse battery';
 const NAMES = ['ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048'] as const;
 const opensshKey = (name: string) => ({ ...parseOpenSshPrivateKey(fixture(name))[0]!, comment: '' }) as PrivateKey;
-
-function expectKeyError(fn: () => unknown, code: KeyFormatErrorCode, message?: RegExp): KeyFormatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(KeyFormatError);
-  const err = caught as KeyFormatError;
-  expect(err.code).toBe(code);
-  if (message) expect(err.message).toMatch(message);
-  return err;
-}
 
 describe('PKCS#8 writing', () => {
   it.each(NAMES)('%s: unencrypted output is byte for byte what ssh-keygen -m PKCS8 wrote', (name) => {

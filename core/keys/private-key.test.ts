@@ -19,6 +19,7 @@ import {
   type PrivateKey,
 } from './private-key.ts';
 import { sign, signatureAlgorithmsForKey, verifySignature } from './signature.ts';
+import { expectKeyError } from './tests/expect-key-error.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/keys/${name}`, import.meta.url), 'utf8');
 const NAMES = ['ed25519', 'ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048', 'rsa-3072'] as const;
@@ -26,20 +27,6 @@ const PROVIDERS: [string, KeyDerivationCrypto][] = [
   ['pure', pureCrypto],
   ['noble-test', nobleTestCrypto],
 ];
-
-function expectKeyError(fn: () => unknown, code: KeyFormatErrorCode, message?: RegExp): KeyFormatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(KeyFormatError);
-  const err = caught as KeyFormatError;
-  expect(err.code).toBe(code);
-  if (message) expect(err.message).toMatch(message);
-  return err;
-}
 
 const BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
 const END = '-----END OPENSSH PRIVATE KEY-----';

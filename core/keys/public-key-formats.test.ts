@@ -16,25 +16,12 @@ import {
   parseSpki,
 } from './public-key-formats.ts';
 import type { PublicKey } from './public-key.ts';
+import { expectKeyError } from './tests/expect-key-error.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/keys/formats/${name}`, import.meta.url), 'utf8');
 const TYPES = ['ed25519', 'ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048'] as const;
 const pub = (name: string): PublicKey => parsePublicKeyLine(fixture(`${name}.pub`)).key;
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
-
-function expectKeyError(fn: () => unknown, code: KeyFormatErrorCode, message?: RegExp): KeyFormatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(KeyFormatError);
-  const err = caught as KeyFormatError;
-  expect(err.code).toBe(code);
-  if (message) expect(err.message).toMatch(message);
-  return err;
-}
 
 describe('RFC 4716', () => {
   it.each(TYPES)('%s: reads ssh-keygen -e output and writes it back byte for byte', (name) => {
