@@ -9,18 +9,13 @@
  * the key and the data before it is handed out (node:crypto by default): a broken or hostile agent
  * cannot slip a bad signature through.
  */
+import { AgentSession, type AgentSignOptions } from '../core/agent/session.ts';
 import { connect, type Socket } from 'node:net';
 import {
   AgentClient,
   AgentError,
-  type AgentAddOptions,
-  type AgentIdentity,
   type AgentResponse,
-  type AgentRsaAlgorithm,
-  type AgentSignature,
 } from '../core/agent/client.ts';
-import type { PrivateKey } from '../core/keys/private-key.ts';
-import type { PublicKey } from '../core/keys/public-key.ts';
 import type { SignatureCrypto } from '../core/keys/signature.ts';
 import { nodeCrypto } from './crypto-node.ts';
 
@@ -33,16 +28,11 @@ export interface SshAgentOptions {
   readonly crypto?: SignatureCrypto;
 }
 
-export interface SshAgentSignOptions {
-  /** For RSA keys: `rsa-sha2-512` (default), `rsa-sha2-256`, or the SHA-1 `ssh-rsa`. */
-  readonly algorithm?: AgentRsaAlgorithm;
-  /** Sign as this certificate (its blob from `list()`), whose public key is `key`. */
-  readonly certificate?: Uint8Array;
-}
+export type SshAgentSignOptions = AgentSignOptions;
 
 type Waiter = { readonly resolve: (response: AgentResponse) => void };
 
-export class SshAgent {
+export class SshAgent extends AgentSession {
   readonly socketPath: string;
   private readonly crypto: SignatureCrypto;
   private client: AgentClient | null = null;
@@ -51,57 +41,13 @@ export class SshAgent {
   private closed = false;
 
   constructor(options: SshAgentOptions = {}) {
+    super();
     const path = options.socketPath ?? process.env['SSH_AUTH_SOCK'];
     if (path === undefined || path === '') {
       throw new AgentError('AGENT_UNAVAILABLE', 'SSH_AUTH_SOCK is not set: start an agent with `eval $(ssh-agent)` or pass a socket path');
     }
     this.socketPath = path;
     this.crypto = options.crypto ?? nodeCrypto;
-  }
-
-  /** The keys the agent holds; keys of types we cannot parse have `key: null`. */
-  async list(): Promise<AgentIdentity[]> {
-    const response = await this.request((c) => c.requestIdentities());
-    if (response.kind !== 'identities') throw unexpected(response);
-    return [...response.identities];
-  }
-
-  /**
-   * Have the agent sign `data` with `key`. The signature is verified before it is returned;
-   * `algorithm` in the result says what the agent actually used (compare it with what you asked
-   * for: an agent that ignores the RSA flags answers with `ssh-rsa`).
-   */
-  async sign(key: PublicKey, data: Uint8Array, options: SshAgentSignOptions = {}): Promise<AgentSignature> {
-    const { algorithm, certificate } = options;
-    const response = await this.request((c) =>
-      c.sign(key, data, { ...(algorithm === undefined ? {} : { algorithm }), ...(certificate === undefined ? {} : { certificate }) }),
-    );
-    if (response.kind !== 'signature') throw unexpected(response);
-    return response.signature;
-  }
-
-  /** Give the agent a private key, optionally for a limited time or with confirmation on use. */
-  async add(key: PrivateKey, options: AgentAddOptions = {}): Promise<void> {
-    const response = await this.request((c) => c.addIdentity(key, options));
-    if (response.kind !== 'success') throw unexpected(response);
-  }
-
-  /** Remove one key, by its public key or by the raw blob `list()` reported. */
-  async remove(key: PublicKey | Uint8Array): Promise<void> {
-    const response = await this.request((c) => c.removeIdentity(key));
-    if (response.kind !== 'success') throw unexpected(response);
-  }
-
-  async removeAll(): Promise<void> {
-    const response = await this.request((c) => c.removeAllIdentities());
-    if (response.kind !== 'success') throw unexpected(response);
-  }
-
-  /** The agent's protocol extensions (the `query` extension), or null if it cannot say. */
-  async extensions(): Promise<string[] | null> {
-    const response = await this.request((c) => c.queryExtensions());
-    if (response.kind !== 'extensions') throw unexpected(response);
-    return response.names === null ? null : [...response.names];
   }
 
   /** Close the connection; outstanding requests fail with AGENT_UNAVAILABLE. */
@@ -123,7 +69,7 @@ export class SshAgent {
 
   // ---- the pump -------------------------------------------------------------------------------
 
-  private request(enqueue: (client: AgentClient) => number): Promise<AgentResponse> {
+  protected request(enqueue: (client: AgentClient) => number): Promise<AgentResponse> {
     if (this.closed) {
       return Promise.reject(new AgentError('AGENT_UNAVAILABLE', 'this SshAgent was closed; create a new one'));
     }
@@ -215,6 +161,3 @@ export class SshAgent {
   }
 }
 
-function unexpected(response: AgentResponse): AgentError {
-  return new AgentError('AGENT_PROTOCOL', `internal error: the agent client answered with "${response.kind}"`);
-}
