@@ -27,13 +27,15 @@ export class PacketEncoder {
     this.sealer = sealer;
   }
 
-  encode(payload: Uint8Array): Uint8Array {
+  /** Frame and seal `payload` (followed by `tail`, when given: saves a copy for bulk data). */
+  encode(payload: Uint8Array, tail?: Uint8Array): Uint8Array {
     const s = this.sealer;
     const block = Math.max(s.blockSize, 8);
-    const unpadded = (s.lengthExcludedFromPadding ? 0 : 4) + 1 + payload.length;
+    const payloadLength = payload.length + (tail ? tail.length : 0);
+    const unpadded = (s.lengthExcludedFromPadding ? 0 : 4) + 1 + payloadLength;
     let padding = block - (unpadded % block);
     if (padding < MIN_PADDING) padding += block;
-    const packetLength = 1 + payload.length + padding;
+    const packetLength = 1 + payloadLength + padding;
     const plain = new Uint8Array(4 + packetLength);
     plain[0] = packetLength >>> 24;
     plain[1] = (packetLength >>> 16) & 0xff;
@@ -41,7 +43,8 @@ export class PacketEncoder {
     plain[3] = packetLength & 0xff;
     plain[4] = padding;
     plain.set(payload, 5);
-    plain.set(this.random(padding), 5 + payload.length);
+    if (tail) plain.set(tail, 5 + payload.length);
+    plain.set(this.random(padding), 5 + payloadLength);
     const wire = s.seal(this.sequence, plain);
     this.sequence = (this.sequence + 1) >>> 0;
     return wire;
