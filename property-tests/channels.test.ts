@@ -24,6 +24,8 @@ interface ChannelModel {
   written: Record<Side, number[]>;
   eof: Record<Side, boolean>;
   closed: Record<Side, boolean>;
+  /** Names of the client's want-reply requests, in the order sent. */
+  requests: string[];
 }
 
 interface Model {
@@ -37,11 +39,15 @@ class Real {
   readonly eofSeen = new Set<string>();
   readonly closedSeen = new Set<string>();
   private seenEvents: Record<Side, number> = { client: 0, server: 0 };
+  readonly resolved = new Set<number>();
+  readonly answers = new Map<number, boolean>();
   violations: string[] = [];
 
   constructor(window: number, maxPacket: number) {
     this.pair = new Pair({
       autoConsume: false,
+      // Channel requests are answered late, in any order, by ResolveCmd.
+      decide: (side, d) => (side === 'server' && d.kind === 'channelRequest' ? 'defer' : undefined),
       client: { crypto: pureCrypto, random: seededRandom('model c'), username: 'm', channelWindow: window, channelMaxPacket: maxPacket },
       server: { crypto: pureCrypto, random: seededRandom('model s'), hostKeys, acceptNoneAuthentication: true, channelWindow: window, channelMaxPacket: maxPacket },
     });
@@ -118,7 +124,7 @@ class OpenCmd implements Cmd {
     const serverId = open?.type === 'decision' && open.decision.kind === 'channelOpen' ? open.decision.channel : -1;
     r.reset('server', serverId);
     m.channels = m.channels.filter((c) => !(c.ids.client === id && c.closed.client && c.closed.server));
-    m.channels.push({ ids: { client: id, server: serverId }, written: { client: [], server: [] }, eof: { client: false, server: false }, closed: { client: false, server: false } });
+    m.channels.push({ ids: { client: id, server: serverId }, written: { client: [], server: [] }, eof: { client: false, server: false }, closed: { client: false, server: false }, requests: [] });
   }
   toString() {
     return 'open';
@@ -204,6 +210,45 @@ class CloseCmd implements Cmd {
   }
 }
 
+/** The client asks something with want-reply; the server's answer comes whenever ResolveCmd says. */
+class RequestCmd implements Cmd {
+  constructor(readonly index: number, readonly n: number) {}
+  check(m: Model) {
+    const ch = liveChannel(m, this.index);
+    return !!ch && !ch.closed.client && !ch.closed.server;
+  }
+  run(m: Model, r: Real) {
+    const ch = liveChannel(m, this.index)!;
+    r.pair.client.channelRequest(ch.ids.client, { type: 'env', name: `V${this.n}`, value: String(this.n) }, true, r.pair.now);
+    ch.requests.push(`V${this.n}`);
+    r.pump();
+  }
+  toString() {
+    return `request(${this.index}, V${this.n})`;
+  }
+}
+
+/** Answer one deferred request decision — any of them, not necessarily the oldest. */
+class ResolveCmd implements Cmd {
+  constructor(readonly pick: number, readonly answer: boolean) {}
+  check() {
+    return true;
+  }
+  run(_m: Model, r: Real) {
+    const open = r.pair.deferred.filter((d) => !r.resolved.has(d.decision.id));
+    if (open.length === 0) return;
+    const d = open[this.pick % open.length]!;
+    r.resolved.add(d.decision.id);
+    if (r.pair.server.isClosed) return;
+    r.answers.set(d.decision.id, this.answer);
+    r.pair.server.resolve(d.decision.id, this.answer, r.pair.now);
+    r.pump();
+  }
+  toString() {
+    return `resolve(${this.pick}, ${this.answer})`;
+  }
+}
+
 class RekeyCmd implements Cmd {
   constructor(readonly side: Side) {}
   check() {
@@ -251,6 +296,8 @@ const commands = [
   fc.tuple(side, fc.nat(7)).map(([s, i]) => new EofCmd(s, i)),
   fc.tuple(side, fc.nat(7)).map(([s, i]) => new CloseCmd(s, i)),
   side.map((s) => new RekeyCmd(s)),
+  fc.tuple(fc.nat(7), fc.nat(1000)).map(([i, n]) => new RequestCmd(i, n)),
+  fc.tuple(fc.nat(20), fc.boolean()).map(([p, a]) => new ResolveCmd(p, a)),
 ];
 
 describe('channel model', () => {
@@ -261,6 +308,24 @@ describe('channel model', () => {
         const model: Model = { channels: [] };
         fc.modelRun(() => ({ model, real }), cmds);
         real.checkInvariants(model, window);
+        // Late answers for whatever is still pending, newest first (the worst order for the queue).
+        for (const d of [...real.pair.deferred].reverse()) {
+          if (real.resolved.has(d.decision.id)) continue;
+          real.resolved.add(d.decision.id);
+          real.answers.set(d.decision.id, d.decision.id % 2 === 0);
+          real.pair.server.resolve(d.decision.id, d.decision.id % 2 === 0, real.pair.now);
+        }
+        real.pump();
+        // Replies arrive in request order, each carrying the answer given to its own decision.
+        for (const ch of model.channels) {
+          if (ch.closed.client) continue;
+          const replies = real.pair.clientEvents.filter((e) => e.type === 'channelRequestReply' && e.channel === ch.ids.client).map((e) => (e.type === 'channelRequestReply' ? e.success : null));
+          const expected = real.pair.deferred
+            .filter((d) => d.decision.kind === 'channelRequest' && d.decision.channel === ch.ids.server && d.decision.request.type === 'env' && ch.requests.includes(d.decision.request.name))
+            .map((d) => real.answers.get(d.decision.id));
+          expect(replies.slice(-expected.length || replies.length)).toEqual(expected);
+          expect(expected.length).toBe(ch.requests.length);
+        }
         // End: everyone says EOF, consumes everything, closes; then everything must have arrived.
         for (const ch of model.channels) {
           for (const s of ['client', 'server'] as const) {

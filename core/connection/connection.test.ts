@@ -72,6 +72,18 @@ describe('channels between two engines', () => {
     expect(pair.clientEvents.some((e) => e.type === 'channelDrain')).toBe(true);
   });
 
+  it('a 2^32-1 byte window: data flows without any adjust', () => {
+    const pair = connected({ client: { crypto: pureCrypto, username: 'u', channelWindow: 0xffffffff } });
+    const ch = pair.client.openSession(pair.now);
+    pair.pump();
+    const sch = (pair.serverEvents.find((e) => e.type === 'decision' && e.decision.kind === 'channelOpen') as { decision: { channel: number } }).decision.channel;
+    expect(pair.server.channelInfo(sch).remoteWindow).toBe(0xffffffff);
+    pair.server.write(sch, bytes(1 << 20), pair.now);
+    pair.pump();
+    expect(dataOf(pair.clientEvents, ch)).toEqual(bytes(1 << 20));
+    expect(pair.server.channelInfo(sch).remoteWindow).toBe(0xffffffff - (1 << 20));
+  });
+
   it('the window reopens only as the application consumes', () => {
     const pair = connected({ autoConsume: false, server: { crypto: pureCrypto, hostKeys, acceptNoneAuthentication: true, channelWindow: 4096 } });
     const ch = pair.client.openSession(pair.now);
@@ -218,6 +230,14 @@ describe('the connection layer refuses what a peer may not send', () => {
     c4.handle(Msg.CHANNEL_CLOSE, new SshWriter().byte(Msg.CHANNEL_CLOSE).uint32(0).finish());
     expect(sent.at(-1)![0]).toBe(Msg.CHANNEL_CLOSE);
     expect(() => c4.handle(Msg.CHANNEL_EOF, new SshWriter().byte(Msg.CHANNEL_EOF).uint32(0).finish())).toThrow(/unknown channel/);
+  });
+
+  it('a window may grow to exactly 2^32-1 and not one byte more', () => {
+    const { conn } = layer();
+    const adjust = (n: number) => conn.handle(Msg.CHANNEL_WINDOW_ADJUST, new SshWriter().byte(Msg.CHANNEL_WINDOW_ADJUST).uint32(0).uint32(n).finish());
+    adjust(0xffffffff - 1000);
+    expect(conn.info(0).remoteWindow).toBe(0xffffffff);
+    expect(() => adjust(1)).toThrow(/overflows/);
   });
 
   it('a reply to a request never made', () => {
