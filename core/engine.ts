@@ -211,7 +211,7 @@ export class SshEngine {
   private phaseCache: TransportPhase = 'identification';
   private readonly pendingEffects: TransportEffect[] = [];
   private verdictKey = '';
-  private verdictTable: readonly MessageVerdict[] = [];
+  private verdictTable: Array<MessageVerdict | undefined> = [];
   private machineError: unknown = null;
 
   private readonly encoder: PacketEncoder;
@@ -608,19 +608,19 @@ export class SshEngine {
     }
   }
 
-  /** classifyMessage for every number in the current phase, computed once per phase (hot path). */
-  private verdicts(): readonly MessageVerdict[] {
+  /** classifyMessage, memoised per phase: the hot path asks the same few numbers again and again. */
+  private verdict(msg: number): MessageVerdict {
     const key = `${this.phaseCache}|${this.strict}`;
     if (this.verdictKey !== key) {
       this.verdictKey = key;
-      this.verdictTable = Array.from({ length: 256 }, (_, msg) => classifyMessage(this.phaseCache, this.role, this.strict, msg));
+      this.verdictTable = new Array<MessageVerdict | undefined>(256);
     }
-    return this.verdictTable;
+    return (this.verdictTable[msg] ??= classifyMessage(this.phaseCache, this.role, this.strict, msg));
   }
 
   private dispatch(payload: Uint8Array, sequence: number): void {
     const msg = payload[0]!;
-    const verdict = this.verdicts()[msg]!;
+    const verdict = this.verdict(msg);
     if (verdict === 'ignore') return;
     if (verdict === 'unimplemented') {
       this.sendPacket(new SshWriter().byte(Msg.UNIMPLEMENTED).uint32(sequence).finish());
