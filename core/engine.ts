@@ -1016,6 +1016,8 @@ export class SshEngine {
       succeeded: () => {
         this.machine({ type: 'AUTH_SUCCEEDED' });
         this.timers.clear('loginGrace');
+        // Keepalive starts with the connection layer, even if the peer never sends another packet.
+        this.noteHeardFromPeer();
         if (this.role === 'server' && (this.options.announceHostKeys ?? true)) {
           this.connection.globalRequest({ type: 'hostkeys-00@openssh.com', keys: this.hostKeys.map((k) => k.publicKey.blob) }, false);
         }

@@ -62,7 +62,9 @@ Options:
   -o Name=value      KexAlgorithms, Ciphers, MACs or HostKeyAlgorithms, as in sshd_config(5):
                      a full list, or +list to append, -patterns to remove, ^list to put first.
                      Also LoginGraceTime (seconds, or 1m30s style; 0 = no limit; default 120),
-                     MaxAuthTries and AuthenticationMethods, as the options above.
+                     MaxAuthTries and AuthenticationMethods, as the options above, and
+                     ClientAliveInterval (seconds; 0 = off, the default) with ClientAliveCountMax
+                     (default 3): probe a silent client, drop it after that many unanswered probes.
   -q, --quiet        do not log connections and login attempts on stderr.
   -h, --help         show this help.
 `;
@@ -78,7 +80,7 @@ export function parseSshdTime(text: string, what: string): number {
 }
 
 function parseMaxAuthTries(text: string, what: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1000) throw new UsageError(`${what} ${JSON.stringify(text)} is not a number of attempts (1-1000)`);
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1000) throw new UsageError(`${what} ${JSON.stringify(text)} is not a whole number from 1 to 1000`);
   return Number(text);
 }
 
@@ -134,6 +136,8 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
   let bannerPath: string | null = null;
   const hostCertificatePaths: string[] = [];
   let loginGraceMs: number | null = null;
+  let keepaliveIntervalMs: number | null = null;
+  let keepaliveCountMax: number | null = null;
   const withValue = new Set(['--listen', '--host-key', '--state-dir', '-o', '--authorized-keys', '--trusted-user-ca', '--password-file', '--auth-methods', '--allow-user', '--max-auth-tries', '--banner', '--host-certificate']);
   const nonEmpty = (name: string, value: string) => {
     if (value === '') throw new UsageError(`${name} needs a file name`);
@@ -189,8 +193,10 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
         if (lower === 'logingracetime') loginGraceMs = parseSshdTime(value, '-o LoginGraceTime');
         else if (lower === 'maxauthtries') maxAuthTries = parseMaxAuthTries(value, '-o MaxAuthTries');
         else if (lower === 'authenticationmethods') authMethods = authMethodsOption(value, '-o AuthenticationMethods');
+        else if (lower === 'clientaliveinterval') keepaliveIntervalMs = parseSshdTime(value, '-o ClientAliveInterval');
+        else if (lower === 'clientalivecountmax') keepaliveCountMax = parseMaxAuthTries(value, '-o ClientAliveCountMax');
         else if (!algorithmOption(algorithms, name, value)) {
-          throw new UsageError(`unsupported option -o ${name}; hermit serve supports KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms, and LoginGraceTime, MaxAuthTries and AuthenticationMethods`);
+          throw new UsageError(`unsupported option -o ${name}; hermit serve supports KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms, LoginGraceTime, MaxAuthTries, AuthenticationMethods, ClientAliveInterval and ClientAliveCountMax`);
         }
         break;
       }
@@ -253,6 +259,8 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
       ...(banner !== null ? { banner } : {}),
       ...(hostCertificates.length > 0 ? { hostCertificates } : {}),
       ...(loginGraceMs !== null ? { loginGraceMs } : {}),
+      ...(keepaliveIntervalMs !== null ? { keepaliveIntervalMs } : {}),
+      ...(keepaliveCountMax !== null ? { keepaliveCountMax } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

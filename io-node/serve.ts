@@ -35,6 +35,9 @@ export interface ServeOptions {
   readonly hostCertificates?: readonly Uint8Array[];
   /** Key exchange and authentication must finish within this (OpenSSH LoginGraceTime; default 120 s, 0 = no limit). */
   readonly loginGraceMs?: number;
+  /** ClientAliveInterval / ClientAliveCountMax: probe a silent client with keepalive@openssh.com. */
+  readonly keepaliveIntervalMs?: number;
+  readonly keepaliveCountMax?: number;
   /**
    * Sessions (exec, shell with the system shell, subsystems, ptys) and forwarding (-L, -R, -W,
    * Unix sockets) for authenticated users, see io-node/server-sessions.ts; false refuses every channel.
@@ -68,6 +71,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     ...(options.banner !== undefined ? { banner: options.banner } : {}),
     ...(options.hostCertificates !== undefined ? { hostCertificates: options.hostCertificates } : {}),
     ...(options.loginGraceMs !== undefined ? { loginGraceMs: options.loginGraceMs } : {}),
+    ...(options.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
+    ...(options.keepaliveCountMax !== undefined ? { keepaliveCountMax: options.keepaliveCountMax } : {}),
   };
   new SshEngine({ ...engineOptions, now: performance.now() }).disconnect();
 

@@ -159,6 +159,11 @@ describe('channels between two engines', () => {
     expect(closed.find((e) => e.type === 'closed')).toMatchObject({ error: { code: 'TIMEOUT' } });
   });
 
+  it('keepalive starts at login even when the peer never sends another packet', () => {
+    const pair = connected({ server: { crypto: pureCrypto, hostKeys, acceptNoneAuthentication: true, keepaliveIntervalMs: 1000, keepaliveCountMax: 1 } });
+    expect(pair.server.pollTimeout()).toBe(pair.now + 1000);
+  });
+
   it('session policy: no-pty and no-port-forwarding are enforced before the embedder is asked', () => {
     const key = generatePrivateKey('ed25519', seededRandom('policy user'), pureCrypto);
     const pair = connected({

@@ -105,6 +105,27 @@ describe('hermit serve with OpenSSH ssh', () => {
     }
   });
 
+  it('ClientAliveInterval drops a client that stops answering (ssh frozen with SIGSTOP)', async () => {
+    const alive = await startHermitServe(['--state-dir', join(dir, 'state'), '--authorized-keys', join(dir, 'authorized_keys'), '-o', 'ClientAliveInterval=1', '-o', 'ClientAliveCountMax=2']);
+    const child = spawn(bins.ssh, ['-N', '-p', String(alive.port), '-i', join(dir, 'id'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', `${user}@127.0.0.1`], { stdio: 'ignore' });
+    try {
+      const until = async (re: RegExp) => {
+        for (let i = 0; i < 100 && !re.test(alive.output().stderr); i++) await new Promise((r) => setTimeout(r, 100));
+        return alive.output().stderr;
+      };
+      expect(await until(/authenticated as/)).toMatch(/authenticated as/);
+      // An answering client survives several intervals.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(alive.output().stderr).not.toMatch(/keepalive/);
+      child.kill('SIGSTOP');
+      expect(await until(/no answer to 2 keepalive requests/)).toMatch(/closed: no answer to 2 keepalive requests/);
+    } finally {
+      child.kill('SIGCONT');
+      child.kill();
+      await alive.stop();
+    }
+  });
+
   it('ssh -W connects stdin/stdout to a host:port through the server', async () => {
     const r = await ssh(['-W', `127.0.0.1:${echoPort}`, `${user}@127.0.0.1`], 'ping over -W');
     expect(r.stdout).toBe('ping over -W');
