@@ -26,7 +26,7 @@
  */
 import { createActor, type Actor } from 'xstate';
 import { classifyMessage, holdsOutgoingTraffic, phaseOf, transportMachine, type MessageVerdict, type TransportEffect, type TransportEvent, type TransportPhase } from '../machines/transport.ts';
-import { cipherInfo, createNoneOpener, createNoneSealer, createOpener, createSealer, macInfo } from './cipher/index.ts';
+import { cipherInfo, createNoneOpener, createNoneSealer, createOpener, createSealer } from './cipher/index.ts';
 import type { CryptoProvider, RandomSource } from './crypto/provider.ts';
 import { pureCrypto } from './crypto/pure.ts';
 import {
@@ -40,12 +40,10 @@ import {
   type DisconnectReasonCode,
 } from './errors.ts';
 import type { Decision, DecisionBody, NegotiatedAlgorithms, SshEvent } from './events.ts';
-import { chooseGexGroup, dhMethodForGroup, validateGexGroup } from './kex/dh.ts';
 import { GEX_SHA256, kexMethods } from './kex/index.ts';
-import type { KexClientState, KexMethod } from './kex/types.ts';
 import { fingerprintSha256 } from './keys/format.ts';
 import type { PrivateKey } from './keys/private-key.ts';
-import { parsePublicKeyBlob, publicKeysEqual, type PublicKey } from './keys/public-key.ts';
+import { parsePublicKeyBlob, publicKeysEqual } from './keys/public-key.ts';
 import {
   certificateKeyTypeForAlgorithm,
   certificateSignatureAlgorithms,
@@ -59,11 +57,10 @@ import { systemRandom } from './random.ts';
 import { ClientAuth, certificateAlgorithmFor, type ClientAuthOptions } from './auth/client.ts';
 import type { AuthHost } from './auth/host.ts';
 import { ServerAuth } from './auth/server.ts';
-import { ConnectionLayer, type ChannelInfo, type ConnectionHost, type SessionPolicy } from './connection/connection.ts';
+import { ConnectionLayer, type ChannelInfo, type ConnectionHost } from './connection/connection.ts';
 import type { ChannelOpenRequest, ChannelRequest, GlobalRequest } from './connection/messages.ts';
 import { resolveAlgorithms, type AlgorithmPreferences } from './transport/algorithms.ts';
 import { formatIdentification, parseIdentification, type PeerIdentification } from './transport/identification.ts';
-import { deriveKey } from './transport/kdf.ts';
 import {
   EXT_INFO_C,
   EXT_INFO_S,
@@ -74,9 +71,9 @@ import {
   guessWasRight,
   negotiate,
   type KexInit,
-  type Negotiated,
 } from './transport/kexinit.ts';
 import { PacketDecoder, PacketEncoder } from './transport/packet.ts';
+import { KeyExchange, type KeyExchangeHost } from './transport/key-exchange.ts';
 import { TimerTable } from './timers.ts';
 import { Msg } from './wire/messages.ts';
 import { SshReader } from './wire/reader.ts';
@@ -169,24 +166,6 @@ const MAX_BLOCKED_INPUT = 8 * 1024 * 1024;
 /** Signature algorithms we accept for user authentication (announced as server-sig-algs). */
 const SERVER_SIG_ALGS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
 
-/** State of one key exchange in progress (initial or re-key). Holds secrets: never exposed. */
-interface KexRound {
-  readonly ours: KexInit;
-  readonly oursPayload: Uint8Array;
-  theirs?: KexInit;
-  theirsPayload?: Uint8Array;
-  negotiated?: Negotiated;
-  method?: KexMethod;
-  /** The peer guessed wrong with first_kex_packet_follows: drop its next kex packet. */
-  ignoreNextKexPacket: boolean;
-  clientState?: KexClientState;
-  gex?: { min: number; preferred: number; max: number; p?: bigint; g?: bigint };
-  /** Set once the exchange hash is known and verified. */
-  exchangeHash?: Uint8Array;
-  encodedSecret?: Uint8Array;
-  hostKeyBlob?: Uint8Array;
-}
-
 interface PendingDecision {
   readonly decision: Decision;
   /** Validates the answer (throwing SshUsageError before any change) and acts on it. */
@@ -225,7 +204,7 @@ export class SshEngine {
   /** Messages queued while our side of a key exchange is in progress (RFC 4253 section 7.1). */
   private held: Uint8Array[] = [];
 
-  private kex: KexRound | null = null;
+  private kex: KeyExchange | null = null;
   private negotiatedAlgorithms: NegotiatedAlgorithms | null = null;
   private strict = false;
   private sessionIdBytes: Uint8Array | null = null;
@@ -678,7 +657,8 @@ export class SshEngine {
       case Msg.NEWKEYS:
         return this.onNewKeys(payload);
       default:
-        return this.onKexMethodMessage(msg, payload);
+        if (!this.kex?.negotiated) throw protocolError(`key exchange message ${msg} before KEXINIT`);
+        return this.kex.handle(msg, payload);
     }
   }
 
@@ -726,7 +706,7 @@ export class SshEngine {
       firstKexPacketFollows: false,
     };
     const oursPayload = encodeKexInit(ours);
-    this.kex = { ours, oursPayload, ignoreNextKexPacket: false };
+    this.kex = new KeyExchange(this.kexHost(), ours, oursPayload);
     this.writePacket(oursPayload);
     this.machine({ type: 'KEXINIT_SENT' });
   }
@@ -809,191 +789,7 @@ export class SshEngine {
       if (!method) throw kexError(`negotiated unknown kex ${negotiated.kex}`);
       round.method = method;
     }
-    if (this.role === 'client') this.clientBeginKex(round);
-  }
-
-  private ctx() {
-    return { crypto: this.crypto, random: this.random };
-  }
-
-  private clientBeginKex(round: KexRound): void {
-    if (round.negotiated!.kex === GEX_SHA256) {
-      const bits = this.options.gexBits ?? { min: 2048, preferred: this.gexPreferredBits(round.negotiated!), max: 8192 };
-      round.gex = { ...bits };
-      this.writePacket(new SshWriter().byte(Msg.KEX_DH_GEX_REQUEST).uint32(bits.min).uint32(bits.preferred).uint32(bits.max).finish());
-      return;
-    }
-    const method = round.method!;
-    round.clientState = method.clientStart(this.ctx());
-    const w = new SshWriter().byte(Msg.KEXDH_INIT);
-    this.writeValue(w, method.valueEncoding, round.clientState.clientValue);
-    this.writePacket(w.finish());
-  }
-
-  /** RFC 4419 / OpenSSH: ask for a group matching the strength of the negotiated cipher. */
-  private gexPreferredBits(n: Negotiated): number {
-    const keyBits = Math.max(cipherInfo[n.cipherC2S]?.keyLength ?? 16, cipherInfo[n.cipherS2C]?.keyLength ?? 16) * 8;
-    return keyBits <= 128 ? 3072 : keyBits <= 192 ? 7680 : 8192;
-  }
-
-  private writeValue(w: SshWriter, encoding: 'string' | 'mpint', value: Uint8Array): void {
-    if (encoding === 'string') w.string(value);
-    else w.mpintFromBytes(value);
-  }
-
-  private readValue(r: SshReader, encoding: 'string' | 'mpint'): Uint8Array {
-    return encoding === 'string' ? r.string(16384) : r.mpintBytes(16384);
-  }
-
-  private encodeValue(encoding: 'string' | 'mpint', value: Uint8Array): Uint8Array {
-    const w = new SshWriter(value.length + 8);
-    this.writeValue(w, encoding, value);
-    return w.finish();
-  }
-
-  private onKexMethodMessage(msg: number, payload: Uint8Array): void {
-    const round = this.kex;
-    if (!round || !round.negotiated) throw protocolError(`key exchange message ${msg} before KEXINIT`);
-    if (round.ignoreNextKexPacket) {
-      round.ignoreNextKexPacket = false;
-      return;
-    }
-    const gex = round.negotiated.kex === GEX_SHA256;
-    if (this.role === 'server') {
-      if (gex && msg === Msg.KEX_DH_GEX_REQUEST && !round.gex) return this.serverGexRequest(round, payload);
-      if (gex && msg === Msg.KEX_DH_GEX_INIT && round.gex?.p !== undefined && !round.exchangeHash) return this.serverKexInit(round, payload);
-      if (!gex && msg === Msg.KEXDH_INIT && !round.exchangeHash) return this.serverKexInit(round, payload);
-    } else {
-      if (gex && msg === Msg.KEX_DH_GEX_GROUP && round.gex && round.gex.p === undefined) return this.clientGexGroup(round, payload);
-      if (gex && msg === Msg.KEX_DH_GEX_REPLY && round.clientState && !round.exchangeHash) return this.clientKexReply(round, payload);
-      if (!gex && msg === Msg.KEXDH_REPLY && round.clientState && !round.exchangeHash) return this.clientKexReply(round, payload);
-    }
-    throw new SshProtocolError('UNEXPECTED_MESSAGE', DisconnectReason.PROTOCOL_ERROR, `unexpected key exchange message ${msg} for ${round.negotiated.kex}`);
-  }
-
-  private serverGexRequest(round: KexRound, payload: Uint8Array): void {
-    const r = new SshReader(payload, 'KEX_DH_GEX_REQUEST');
-    r.byte();
-    const min = r.uint32();
-    const preferred = r.uint32();
-    const max = r.uint32();
-    r.end();
-    if (min > preferred || preferred > max) throw kexError(`invalid group exchange request ${min}/${preferred}/${max}`);
-    const group = chooseGexGroup(min, preferred, max);
-    if (!group) throw kexError(`no Diffie-Hellman group between ${min} and ${max} bits`);
-    round.gex = { min, preferred, max, p: group.p, g: group.g };
-    round.method = dhMethodForGroup(group, 'sha256', GEX_SHA256);
-    this.writePacket(new SshWriter().byte(Msg.KEX_DH_GEX_GROUP).mpint(group.p).mpint(group.g).finish());
-  }
-
-  private clientGexGroup(round: KexRound, payload: Uint8Array): void {
-    const r = new SshReader(payload, 'KEX_DH_GEX_GROUP');
-    r.byte();
-    const p = r.mpint(8192 / 8 + 1);
-    const g = r.mpint(8192 / 8 + 1);
-    r.end();
-    const bits = p.toString(2).length;
-    const group = { p, g, bits };
-    validateGexGroup(group, round.gex!.min, round.gex!.max);
-    round.gex!.p = p;
-    round.gex!.g = g;
-    round.method = dhMethodForGroup(group, 'sha256', GEX_SHA256);
-    round.clientState = round.method.clientStart(this.ctx());
-    this.writePacket(new SshWriter().byte(Msg.KEX_DH_GEX_INIT).mpintFromBytes(round.clientState.clientValue).finish());
-  }
-
-  /** The exchange hash H, RFC 4253 8 / RFC 5656 4 / RFC 4419 3 / RFC 8731 3. */
-  private exchangeHash(round: KexRound, hostKeyBlob: Uint8Array, clientValue: Uint8Array, serverValue: Uint8Array, encodedSecret: Uint8Array): Uint8Array {
-    const method = round.method!;
-    const client = this.role === 'client';
-    const w = new SshWriter(4096)
-      .string(client ? this.localVersion : this.peer!.line)
-      .string(client ? this.peer!.line : this.localVersion)
-      .string(client ? round.oursPayload : round.theirsPayload!)
-      .string(client ? round.theirsPayload! : round.oursPayload)
-      .string(hostKeyBlob);
-    if (round.gex) w.uint32(round.gex.min).uint32(round.gex.preferred).uint32(round.gex.max).mpint(round.gex.p!).mpint(round.gex.g!);
-    this.writeValue(w, method.valueEncoding, clientValue);
-    this.writeValue(w, method.valueEncoding, serverValue);
-    w.raw(encodedSecret);
-    return this.crypto.hash(method.hash, w.finish());
-  }
-
-  private encodeSecret(method: KexMethod, secret: Uint8Array): Uint8Array {
-    return this.encodeValue(method.secretEncoding, secret);
-  }
-
-  private serverKexInit(round: KexRound, payload: Uint8Array): void {
-    const method = round.method!;
-    const r = new SshReader(payload, 'KEX init');
-    r.byte();
-    const clientValue = this.readValue(r, method.valueEncoding);
-    r.end();
-    const result = method.serverRespond(this.ctx(), clientValue);
-    const alg = round.negotiated!.hostKey;
-    const hostKey = this.hostKeyFor(alg);
-    if (!hostKey) throw kexError(`no host key for ${alg}`);
-    const encodedSecret = this.encodeSecret(method, result.secret);
-    const h = this.exchangeHash(round, hostKey.blob, clientValue, result.serverValue, encodedSecret);
-    round.exchangeHash = h;
-    round.encodedSecret = encodedSecret;
-    const signature = sign(this.crypto, hostKey.key, hostKey.signatureAlgorithm, h);
-    const w = new SshWriter(2048).byte(round.gex ? Msg.KEX_DH_GEX_REPLY : Msg.KEXDH_REPLY).string(hostKey.blob);
-    this.writeValue(w, method.valueEncoding, result.serverValue);
-    w.string(signature);
-    this.writePacket(w.finish());
-    this.sendNewKeys();
-  }
-
-  private clientKexReply(round: KexRound, payload: Uint8Array): void {
-    const method = round.method!;
-    const r = new SshReader(payload, 'KEX reply');
-    r.byte();
-    const hostKeyBlob = r.string(16384);
-    const serverValue = this.readValue(r, method.valueEncoding);
-    const signature = r.string(16384);
-    r.end();
-    const alg = round.negotiated!.hostKey;
-    let hostKey: PublicKey;
-    let certificate: Certificate | undefined;
-    let signatureAlgorithm = alg;
-    try {
-      if (isCertificateAlgorithm(alg)) {
-        certificate = parseCertificate(hostKeyBlob);
-        hostKey = certificate.publicKey;
-        signatureAlgorithm = signatureAlgorithmForCertAlgorithm(alg);
-      } else {
-        hostKey = parsePublicKeyBlob(hostKeyBlob);
-      }
-    } catch (err) {
-      throw new SshProtocolError('HOST_KEY_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `server host key is malformed: ${(err as Error).message}`);
-    }
-    if (certificate ? certificate.type !== certificateKeyTypeForAlgorithm(alg) || certificate.certType !== 'host' : !signatureAlgorithmsForKey(hostKey.type).includes(alg)) {
-      throw new SshProtocolError('HOST_KEY_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `server sent a ${certificate ? `${certificate.certType} ${certificate.type}` : hostKey.type} key but ${alg} was negotiated`);
-    }
-    const secret = round.clientState!.finish(serverValue);
-    const encodedSecret = this.encodeSecret(method, secret);
-    const h = this.exchangeHash(round, hostKeyBlob, round.clientState!.clientValue, serverValue, encodedSecret);
-    if (!verifySignature(this.crypto, hostKey, signatureAlgorithm, signature, h)) {
-      throw new SshProtocolError('SIGNATURE_INVALID', DisconnectReason.KEY_EXCHANGE_FAILED, `the server's ${alg} signature over the exchange hash does not verify`);
-    }
-    round.exchangeHash = h;
-    round.encodedSecret = encodedSecret;
-    round.hostKeyBlob = hostKeyBlob;
-    if (this.initialHostKeyBlob) {
-      if (!bytesEqual(this.initialHostKeyBlob, hostKeyBlob)) {
-        throw new SshProtocolError('HOST_KEY_REJECTED', DisconnectReason.HOST_KEY_NOT_VERIFIABLE, 'the server presented a different host key during re-key');
-      }
-      this.finishClientKex();
-      return;
-    }
-    // The fingerprint is the key's, also for a certificate (as ssh shows it).
-    const fingerprint = fingerprintSha256(hostKey.blob);
-    this.ask({ kind: 'hostKey', hostKey, algorithm: alg, fingerprint, ...(certificate ? { certificate } : {}) }, (answer) => {
-      if (typeof answer !== 'boolean') throw new SshUsageError('a hostKey decision is answered with true (trust) or false (reject)');
-      if (answer) this.finishClientKex();
-      else this.failWith(new SshProtocolError('HOST_KEY_REJECTED', DisconnectReason.HOST_KEY_NOT_VERIFIABLE, `host key ${fingerprint} (${alg}) was not accepted`));
-    });
+    if (this.role === 'client') round.clientBegin();
   }
 
   /** Emit a decision; decoding of later packets waits until it is resolved. */
@@ -1028,37 +824,47 @@ export class SshEngine {
     };
   }
 
+  private kexHost(): KeyExchangeHost {
+    return {
+      role: this.role,
+      crypto: this.crypto,
+      random: this.random,
+      localVersion: this.localVersion,
+      gexBits: this.options.gexBits,
+      peerVersion: () => this.peer!.line,
+      write: (payload) => this.writePacket(payload),
+      hostKeyFor: (alg) => this.hostKeyFor(alg),
+      exchanged: () => this.sendNewKeys(),
+      hostKeyVerified: ({ hostKey, algorithm, blob, certificate }) => {
+        if (this.initialHostKeyBlob) {
+          // RFC 4253 9 leaves it open; like OpenSSH, a re-key must present the key already trusted.
+          if (!bytesEqual(this.initialHostKeyBlob, blob)) {
+            throw new SshProtocolError('HOST_KEY_REJECTED', DisconnectReason.HOST_KEY_NOT_VERIFIABLE, 'the server presented a different host key during re-key');
+          }
+          return this.finishClientKex();
+        }
+        // The fingerprint is the key's, also for a certificate (as ssh shows it).
+        const fingerprint = fingerprintSha256(hostKey.blob);
+        this.ask({ kind: 'hostKey', hostKey, algorithm, fingerprint, ...(certificate ? { certificate } : {}) }, (answer) => {
+          if (typeof answer !== 'boolean') throw new SshUsageError('a hostKey decision is answered with true (trust) or false (reject)');
+          if (answer) this.finishClientKex();
+          else this.failWith(new SshProtocolError('HOST_KEY_REJECTED', DisconnectReason.HOST_KEY_NOT_VERIFIABLE, `host key ${fingerprint} (${algorithm}) was not accepted`));
+        });
+      },
+    };
+  }
+
   private finishClientKex(): void {
     const round = this.kex!;
     if (!this.initialHostKeyBlob) this.initialHostKeyBlob = round.hostKeyBlob!;
     this.sendNewKeys();
   }
 
-  private keysFor(direction: 'c2s' | 's2c') {
-    const round = this.kex!;
-    const n = round.negotiated!;
-    const h = round.exchangeHash!;
-    const sid = this.sessionIdBytes ?? h;
-    const cipher = direction === 'c2s' ? n.cipherC2S : n.cipherS2C;
-    const mac = direction === 'c2s' ? n.macC2S : n.macS2C;
-    const ci = cipherInfo[cipher]!;
-    const mi = mac ? macInfo[mac]! : null;
-    const hash = round.method!.hash;
-    const K = round.encodedSecret!;
-    const [ivL, keyL, macL] = direction === 'c2s' ? (['A', 'C', 'E'] as const) : (['B', 'D', 'F'] as const);
-    const keys = {
-      iv: deriveKey(this.crypto, hash, K, h, ivL, sid, ci.ivLength),
-      key: deriveKey(this.crypto, hash, K, h, keyL, sid, ci.keyLength),
-      macKey: deriveKey(this.crypto, hash, K, h, macL, sid, mi?.keyLength ?? 0),
-    };
-    return { cipher, mac, keys, blockSize: ci.blockSize };
-  }
-
   private sendNewKeys(): void {
     const round = this.kex!;
     if (!this.sessionIdBytes) this.sessionIdBytes = round.exchangeHash!;
     this.writePacket(new Uint8Array([Msg.NEWKEYS]));
-    const out = this.keysFor(this.role === 'client' ? 'c2s' : 's2c');
+    const out = round.keysFor(this.role === 'client' ? 'c2s' : 's2c', this.sessionIdBytes);
     this.encoder.setSealer(createSealer(this.crypto, out.cipher, out.mac, out.keys));
     if (this.strict) this.encoder.sequence = 0;
     this.sinceKex.bytesOut = 0;
@@ -1072,7 +878,7 @@ export class SshEngine {
   private onNewKeys(payload: Uint8Array): void {
     if (payload.length !== 1) throw protocolError('NEWKEYS has trailing bytes');
     const round = this.kex!;
-    const incoming = this.keysFor(this.role === 'client' ? 's2c' : 'c2s');
+    const incoming = round.keysFor(this.role === 'client' ? 's2c' : 'c2s', this.sessionIdBytes);
     this.decoder.setOpener(createOpener(this.crypto, incoming.cipher, incoming.mac, incoming.keys));
     if (this.strict) this.decoder.sequence = 0;
     this.sinceKex.bytesIn = 0;
