@@ -21,7 +21,7 @@ class GcmState {
   constructor(crypto: CryptoProvider, keys: PacketKeys) {
     if (keys.iv.length < 12) throw new RangeError('AES-GCM needs a 12-byte IV');
     this.aead = crypto.createAesGcm(keys.key);
-    // A private copy (the counter is advanced in place); Buffer.slice would share memory.
+    // A private copy (the counter is advanced in place); a Node buffer's slice would share memory.
     this.iv = new Uint8Array(keys.iv.subarray(0, 12));
   }
 

@@ -24,7 +24,7 @@ class ChaChaPolyState {
 
   constructor(protected readonly crypto: CryptoProvider, keys: PacketKeys) {
     if (keys.key.length < 64) throw new RangeError('chacha20-poly1305 needs a 64-byte key');
-    // Copies, never views (Buffer.slice would be one): the caller may wipe its key material.
+    // Copies, never views (a Node buffer's slice would be one): the caller may wipe its key material.
     this.mainKey = new Uint8Array(keys.key.subarray(0, 32));
     this.headerKey = new Uint8Array(keys.key.subarray(32, 64));
   }

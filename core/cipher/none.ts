@@ -11,7 +11,7 @@ export function createNoneSealer(): PacketSealer {
     lengthExcludedFromPadding: false,
     macLength: 0,
     // A copy, so the caller may reuse its buffer whatever cipher is in force (new Uint8Array, since
-    // Buffer.slice would not copy).
+    // a Node buffer's slice would not copy).
     seal: (_seq, plain) => new Uint8Array(plain),
   };
 }

@@ -55,7 +55,7 @@ class PureAesCtr implements StreamCipher {
   private spareUsed = 16;
 
   constructor(private readonly key: Uint8Array, iv: Uint8Array) {
-    // Advanced in place, so a private copy (Buffer.slice would alias the caller's IV).
+    // Advanced in place, so a private copy (a Node buffer's slice would alias the caller's IV).
     this.counter = new Uint8Array(iv);
   }
 

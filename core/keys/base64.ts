@@ -1,5 +1,5 @@
 /**
- * Base64 (RFC 4648 section 4, standard alphabet) without Buffer, for the text formats of keys:
+ * Base64 (RFC 4648 section 4, standard alphabet) without Node's buffer class, for the text formats of keys:
  * `.pub` lines (RFC 4716 / OpenSSH authorized_keys), openssh-key-v1 armour (OpenSSH PROTOCOL.key)
  * and SHA256 fingerprints (which OpenSSH prints without padding).
  */
