@@ -68,17 +68,74 @@ const x25519Keys = new KeyCache<KeyObject>();
 const ed25519Keys = new KeyCache<KeyObject>();
 const ed25519PublicKeys = new KeyCache<KeyObject>();
 
+/**
+ * OpenSSL 3's DER decoder costs close to a millisecond per key on this hardware, several times a
+ * whole handshake's other work. Node's JWK path builds X25519/Ed25519 keys straight from the raw
+ * bytes (deriving the public half from `d`), so it is used when a self-check at load time shows
+ * it gives the right key; otherwise, and whenever it throws, the DER path stays.
+ */
+function b64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}
+
+function okpPrivateDer(crv: 'X25519' | 'Ed25519', raw: Uint8Array): KeyObject {
+  return nc.createPrivateKey({ key: concat(crv === 'X25519' ? X25519_PKCS8 : ED25519_PKCS8, raw), format: 'der', type: 'pkcs8' });
+}
+
+function okpPublicDer(crv: 'X25519' | 'Ed25519', raw: Uint8Array): KeyObject {
+  return nc.createPublicKey({ key: concat(crv === 'X25519' ? X25519_SPKI : ED25519_SPKI, raw), format: 'der', type: 'spki' });
+}
+
+const jwkImportWorks = ((): boolean => {
+  try {
+    // RFC 7748 section 6.1, Alice's key pair.
+    const d = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
+    const x = Buffer.from('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a', 'hex');
+    const k = nc.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(d), x: '' }, format: 'jwk' });
+    const pub = rawPublic(nc.createPublicKey(k));
+    const viaJwk = nc.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(x) }, format: 'jwk' });
+    return Buffer.from(pub).equals(x) && Buffer.from(rawPublic(viaJwk)).equals(x);
+  } catch {
+    return false;
+  }
+})();
+
+function okpPrivate(crv: 'X25519' | 'Ed25519', raw: Uint8Array): KeyObject {
+  if (jwkImportWorks) {
+    try {
+      return nc.createPrivateKey({ key: { kty: 'OKP', crv, d: b64url(raw), x: '' }, format: 'jwk' });
+    } catch {
+      // fall through to DER
+    }
+  }
+  return okpPrivateDer(crv, raw);
+}
+
+function okpPublic(crv: 'X25519' | 'Ed25519', raw: Uint8Array): KeyObject {
+  if (jwkImportWorks) {
+    try {
+      return nc.createPublicKey({ key: { kty: 'OKP', crv, x: b64url(raw) }, format: 'jwk' });
+    } catch {
+      // fall through to DER, which also reports malformed keys
+    }
+  }
+  return okpPublicDer(crv, raw);
+}
+
 function x25519Private(raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new RangeError('X25519 private key must be 32 bytes');
-  return x25519Keys.get(raw, () => nc.createPrivateKey({ key: concat(X25519_PKCS8, raw), format: 'der', type: 'pkcs8' }));
+  return x25519Keys.get(raw, () => okpPrivate('X25519', raw));
 }
 
 function ed25519Private(seed: Uint8Array): KeyObject {
   if (seed.length !== 32) throw new RangeError('Ed25519 seed must be 32 bytes');
-  return ed25519Keys.get(seed, () => nc.createPrivateKey({ key: concat(ED25519_PKCS8, seed), format: 'der', type: 'pkcs8' }));
+  return ed25519Keys.get(seed, () => okpPrivate('Ed25519', seed));
 }
 
 function rawPublic(key: KeyObject): Uint8Array {
+  // The JWK export is the raw key already (and ~40x cheaper than encoding SPKI DER here).
+  const x = (key.export({ format: 'jwk' }) as { x?: string }).x;
+  if (typeof x === 'string') return view(Buffer.from(x, 'base64url'));
   return view(key.export({ format: 'der', type: 'spki' })).slice(-32);
 }
 
@@ -331,7 +388,7 @@ export const nodeCrypto: CryptoProvider = {
     if (peerPublicKey.length !== 32) throw kexError('X25519 public key must be 32 bytes');
     let secret: Uint8Array;
     try {
-      const publicKey = nc.createPublicKey({ key: concat(X25519_SPKI, peerPublicKey), format: 'der', type: 'spki' });
+      const publicKey = okpPublic('X25519', peerPublicKey);
       secret = view(nc.diffieHellman({ privateKey: x25519Private(privateKey), publicKey }));
     } catch {
       // OpenSSL fails the derivation when the result is all zero (RFC 7748 section 6.1).
@@ -359,7 +416,7 @@ export const nodeCrypto: CryptoProvider = {
   ed25519Verify(publicKey, message, signature) {
     if (publicKey.length !== 32 || signature.length !== 64) return false;
     try {
-      const key = ed25519PublicKeys.get(publicKey, () => nc.createPublicKey({ key: concat(ED25519_SPKI, publicKey), format: 'der', type: 'spki' }));
+      const key = ed25519PublicKeys.get(publicKey, () => okpPublic('Ed25519', publicKey));
       return nc.verify(null, message, key, signature);
     } catch {
       return false;
