@@ -8,9 +8,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from './cli-common.ts';
-import { KEYGEN_HELP, runKeygen } from './keygen.ts';
-import { PROBE_HELP, cmdProbe } from './probe-command.ts';
-import { HASH_PASSWORD_HELP, SERVE_HELP, cmdHashPassword, cmdServe } from './serve-command.ts';
 
 const MAIN_HELP = `Usage: hermit <command> [options]
 
@@ -43,11 +40,20 @@ function version(): string {
 
 // ---------------------------------------------------------------- dispatch
 
-// keygen reports its own usage errors and failures through its io, so it only needs the streams.
-const keygen = (args: readonly string[]) => runKeygen([...args], { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
-
-const commands: Record<string, (args: readonly string[]) => Promise<number>> = { serve: cmdServe, probe: cmdProbe, keygen, 'hash-password': cmdHashPassword };
-const helps: Record<string, string> = { serve: SERVE_HELP, probe: PROBE_HELP, keygen: KEYGEN_HELP, 'hash-password': HASH_PASSWORD_HELP };
+// Each command loads only its own modules: start-up time is most of a short command's run.
+const commands: Record<string, (args: readonly string[]) => Promise<number>> = {
+  serve: async (args) => (await import('./serve-command.ts')).cmdServe(args),
+  probe: async (args) => (await import('./probe-command.ts')).cmdProbe(args),
+  // keygen reports its own usage errors and failures through its io, so it only needs the streams.
+  keygen: async (args) => (await import('./keygen.ts')).runKeygen([...args], { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }),
+  'hash-password': async (args) => (await import('./serve-command.ts')).cmdHashPassword(args),
+};
+const helps: Record<string, () => Promise<string>> = {
+  serve: async () => (await import('./serve-command.ts')).SERVE_HELP,
+  probe: async () => (await import('./probe-command.ts')).PROBE_HELP,
+  keygen: async () => (await import('./keygen.ts')).KEYGEN_HELP,
+  'hash-password': async () => (await import('./serve-command.ts')).HASH_PASSWORD_HELP,
+};
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -62,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'help') {
     const topic = rest[0];
     if (topic === undefined) process.stdout.write(MAIN_HELP);
-    else if (helps[topic] !== undefined) process.stdout.write(helps[topic]);
+    else if (helps[topic] !== undefined) process.stdout.write(await helps[topic]());
     else {
       process.stderr.write(`hermit: no help for unknown command ${JSON.stringify(topic)}; commands: ${Object.keys(commands).join(', ')}\n`);
       return 2;
