@@ -9,20 +9,27 @@
  *    because of what the peer sent: a violation queues SSH_MSG_DISCONNECT with the matching reason
  *    code, emits one terminal `closed` event carrying a typed error, and every later call is a no-op
  *    (sticky failure).
- * 2. Commands — `resolve(decisionId, answer, now)`, `rekey(now)`, `disconnect(reason, text, now)`,
- *    `sendIgnore(data, now)`. Local misuse (wrong phase, unknown decision) throws SshUsageError.
+ * 2. Commands — `resolve(decisionId, answer, now)`; transport: `rekey(now)`,
+ *    `disconnect(reason, text, now)`, `sendIgnore(data, now)`; connection (after authentication):
+ *    `openChannel` / `openSession` / `openDirectTcpip`, `channelRequest`, `write(channel, data)`,
+ *    `consumed(channel, n)` (the application took n bytes: the window reopens), `eof`, `close`,
+ *    `globalRequest`, `proveHostKeys`. Local misuse (wrong phase, unknown decision or channel,
+ *    a malformed answer) throws SshUsageError and changes nothing.
  * 3. Outputs — pull after every input or command, in this order: `pollTransmit()` (bytes for the
  *    socket, one buffer per flush), `pollTimeout()` (the next absolute deadline, or null),
  *    `pollEvent()` (events for the application, until it returns null).
- * 4. Getters — `phase`, `algorithms`, `sessionId`, `statistics`, `isClosed`, `snapshot()`.
+ * 4. Getters — `phase`, `algorithms`, `sessionId`, `peerIdentification`, `serverSignatureAlgorithms`,
+ *    `statistics`, `isClosed`, `channelInfo(channel)`, `snapshot()`.
  *
  * `now` is the embedder's monotonic clock in milliseconds; it must never decrease. Core reads no
  * clock: all deadlines live in one {@link TimerTable}.
  *
  * Incoming messages are routed by number range (RFC 4250 4.1): after the transport machine's
  * {@link classifyMessage} accepts a number, 1-49 are handled here, 50-79 by the authentication
- * layer and 80-127 by the connection layer. While a decision is pending the engine stops decoding
- * later packets; the bytes stay buffered (bounded) until the decision is resolved.
+ * layer and 80-127 by the connection layer. While a blocking decision (host key, authentication) is
+ * pending the engine stops decoding later packets; the bytes stay buffered (bounded) until it is
+ * resolved. Connection decisions (channel opens and requests) do not block: other channels go on,
+ * and replies still leave in request order.
  */
 import { createActor, type Actor } from 'xstate';
 import { classifyMessage, holdsOutgoingTraffic, phaseOf, transportMachine, type MessageVerdict, type TransportEffect, type TransportEvent, type TransportPhase } from '../machines/transport.ts';
