@@ -184,6 +184,16 @@ describe('failures end in one closed event and the right DISCONNECT', () => {
     expect((closedError(pair.serverEvents) as SshProtocolError).code).toBe('PACKET_INVALID');
   });
 
+  it('input buffered behind a pending decision is bounded', () => {
+    const pair = new Pair({ client: { crypto: pureCrypto }, server: { crypto: pureCrypto, hostKeys }, decide: (side, d) => (side === 'client' && d.kind === 'hostKey' ? 'defer' : undefined) });
+    pair.pump();
+    expect(pair.deferred).toHaveLength(1);
+    for (let i = 0; i < 9 && !pair.client.isClosed; i++) pair.client.receive(new Uint8Array(1024 * 1024), pair.now);
+    const events: SshEvent[] = [];
+    for (let e = pair.client.pollEvent(); e; e = pair.client.pollEvent()) events.push(e);
+    expect((closedError(events) as SshProtocolError).code).toBe('LIMIT_EXCEEDED');
+  });
+
   it('a server without host keys is a usage error that says how to fix it', () => {
     expect(() => new SshEngine({ role: 'server', now: 0 })).toThrow(/at least one host key/);
   });

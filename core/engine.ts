@@ -299,7 +299,13 @@ export class SshEngine {
     this.tick(now);
     this.stats.bytesReceived += bytes.length;
     this.decoder.push(bytes);
-    this.guard(() => this.processInput());
+    this.guard(() => {
+      // While a decision blocks decoding, what arrives is only buffered: bound it.
+      if (this.blockedBy !== 0 && this.decoder.buffered > MAX_BLOCKED_INPUT) {
+        throw new SshProtocolError('LIMIT_EXCEEDED', DisconnectReason.PROTOCOL_ERROR, `peer sent more than ${MAX_BLOCKED_INPUT} bytes while a decision was pending`);
+      }
+      this.processInput();
+    });
   }
 
   receiveEof(now: number): void {
@@ -587,9 +593,6 @@ export class SshEngine {
       this.sinceKex.bytesIn += payload.length;
       if (this.decoder.sequence === 0 && !this.negotiatedAlgorithms) throw protocolError('sequence number wrapped during the initial key exchange');
       this.dispatch(payload, before);
-      if (this.decisions.size > 0 && this.blockedBy !== 0 && this.decoder.buffered > MAX_BLOCKED_INPUT) {
-        throw new SshProtocolError('LIMIT_EXCEEDED', DisconnectReason.PROTOCOL_ERROR, 'peer sent too much data while a decision was pending');
-      }
       this.maybeStartRekey(false);
     }
   }
