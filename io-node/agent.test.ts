@@ -218,10 +218,11 @@ describe('SshAgent against OpenSSH ssh-agent', () => {
   });
 
   it('a lifetime constraint is accepted and the agent forgets the key when it ends', async () => {
-    await client.add(KEYS['ed25519'], { lifetimeSeconds: 1 });
+    // Long enough to be seen by `ssh-add -l` on a loaded CI machine, short enough to wait out.
+    await client.add(KEYS['ed25519'], { lifetimeSeconds: 4 });
     await client.add(KEYS['ecdsa-256'], { lifetimeSeconds: 3600, comment: 'an hour' });
     expect(sorted(await sshAddList(agent!))).toEqual(sorted([FINGERPRINTS['ed25519'], FINGERPRINTS['ecdsa-256']]));
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 20_000;
     let listed = await sshAddList(agent!);
     while (listed.includes(FINGERPRINTS['ed25519']) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
