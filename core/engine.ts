@@ -59,7 +59,7 @@ import {
   signatureAlgorithmForCertAlgorithm,
   type Certificate,
 } from './keys/certificate.ts';
-import { sign, signatureAlgorithmsForKey, verifySignature } from './keys/signature.ts';
+import { SIGNATURE_ALGORITHMS, sign, signatureAlgorithmsForKey, verifySignature } from './keys/signature.ts';
 import { systemRandom } from './random.ts';
 import { ClientAuth, certificateAlgorithmFor, type ClientAuthOptions } from './auth/client.ts';
 import type { AuthHost } from './auth/host.ts';
@@ -171,7 +171,7 @@ const DEFAULT_REKEY_INTERVAL = 60 * 60 * 1000;
 /** Input kept while a decision blocks decoding; more than this is a peer flooding us. */
 const MAX_BLOCKED_INPUT = 8 * 1024 * 1024;
 /** Signature algorithms we accept for user authentication (announced as server-sig-algs). */
-const SERVER_SIG_ALGS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+const SERVER_SIG_ALGS = SIGNATURE_ALGORITHMS.filter((a) => a !== 'ssh-rsa');
 
 interface PendingDecision {
   readonly decision: Decision;

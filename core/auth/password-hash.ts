@@ -26,6 +26,7 @@
  * interactive-login cost commonly recommended for scrypt) about 190 ms (ln=13: 100 ms, ln=15:
  * 370 ms). Verification costs the same as hashing.
  */
+import { concatBytes } from '../wire/writer.ts';
 import { scrypt } from '@noble/hashes/scrypt.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import type { RandomSource } from '../crypto/provider.ts';
@@ -82,17 +83,6 @@ function encodeShaCrypt(kind: 5 | 6, d: Uint8Array): string {
   return kind === 6 ? out + b64From24(0, 0, d[63]!, 2) : out + b64From24(0, d[31]!, d[30]!, 3);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** `n` bytes made of `block` repeated (the specification's P and S sequences and step 11's B runs). */
 function repeatTo(block: Uint8Array, n: number): Uint8Array {
@@ -108,11 +98,11 @@ function shaCryptDigest(kind: 5 | 6, password: Uint8Array, salt: Uint8Array, rou
   const p = password;
   const s = salt;
   // Digest B = H(P S P).
-  const b = hash(concat([p, s, p]));
+  const b = hash(concatBytes(p, s, p));
   // Digest A = H(P S, then len(P) bytes of B, then per bit of len(P) from the lowest: B for 1, P for 0).
   const aParts: Uint8Array[] = [p, s, repeatTo(b, p.length)];
   for (let n = p.length; n > 0; n >>>= 1) aParts.push(n & 1 ? b : p);
-  const a = hash(concat(aParts));
+  const a = hash(concatBytes(...aParts));
   // P sequence: len(P) bytes of H(P repeated len(P) times), hashed incrementally.
   const dp = hash.create();
   for (let i = 0; i < p.length; i++) dp.update(p);

@@ -10,6 +10,7 @@
  * left, so truncated or hostile input fails with a {@link DerError} naming what was expected,
  * never with an out-of-range read. Nothing here recurses, so nesting depth costs nothing.
  */
+import { concatBytes } from '../wire/writer.ts';
 
 export class DerError extends Error {
   constructor(message: string) {
@@ -223,20 +224,9 @@ export function derTlv(tag: number, content: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 export function derSequence(...items: Uint8Array[]): Uint8Array {
-  return derTlv(TAG.SEQUENCE, concat(items));
+  return derTlv(TAG.SEQUENCE, concatBytes(...items));
 }
 
 export function derInteger(v: bigint | number): Uint8Array {

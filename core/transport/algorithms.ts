@@ -8,6 +8,9 @@
  * allowed), `^a,b` puts them first.
  */
 import { SshUsageError } from '../errors.ts';
+import { defaultKexAlgorithms } from '../kex/index.ts';
+import { CERTIFICATE_ALGORITHMS } from '../keys/certificate.ts';
+import { SIGNATURE_ALGORITHMS } from '../keys/signature.ts';
 
 export interface AlgorithmPreferences {
   readonly kex: readonly string[];
@@ -17,35 +20,11 @@ export interface AlgorithmPreferences {
   readonly compression: readonly string[];
 }
 
-export const supportedKex = [
-  'mlkem768x25519-sha256',
-  'curve25519-sha256',
-  'curve25519-sha256@libssh.org',
-  'ecdh-sha2-nistp256',
-  'ecdh-sha2-nistp384',
-  'ecdh-sha2-nistp521',
-  'diffie-hellman-group-exchange-sha256',
-  'diffie-hellman-group16-sha512',
-  'diffie-hellman-group18-sha512',
-  'diffie-hellman-group14-sha256',
-] as const;
+/** Everything core/kex implements, in OpenSSH's preference order. */
+export const supportedKex: readonly string[] = defaultKexAlgorithms;
 
-export const supportedHostKey = [
-  'ssh-ed25519-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
-  'rsa-sha2-512-cert-v01@openssh.com',
-  'rsa-sha2-256-cert-v01@openssh.com',
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-rsa',
-  'ssh-rsa-cert-v01@openssh.com',
-] as const;
+/** Certificates first, as OpenSSH offers them, then plain keys (the SHA-1 ones are kept out of the defaults). */
+export const supportedHostKey: readonly string[] = [...CERTIFICATE_ALGORITHMS, ...SIGNATURE_ALGORITHMS];
 
 export const supportedCipher = [
   'chacha20-poly1305@openssh.com',
