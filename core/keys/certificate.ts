@@ -433,20 +433,10 @@ function embeddedKeyFields(key: PublicKey): Uint8Array {
   return r.rest();
 }
 
-type Body = {
-  readonly type: CertificateKeyType;
-  readonly nonce: Uint8Array;
-  readonly publicKey: PublicKey;
-  readonly serial: bigint;
-  readonly certType: CertificateRole;
-  readonly keyId: string;
-  readonly principals: readonly string[];
-  readonly validAfter: bigint;
-  readonly validBefore: bigint;
+/** What the CA signs: the certificate without its signature, options as given to the encoder. */
+type Body = Omit<Certificate, 'signature' | 'signatureAlgorithm' | 'signedData' | 'blob' | 'criticalOptions' | 'extensions'> & {
   readonly criticalOptions: readonly CertificateOptionInput[];
   readonly extensions: readonly CertificateOptionInput[];
-  readonly reserved: Uint8Array;
-  readonly signatureKey: PublicKey;
 };
 
 function encodeBody(b: Body): SshWriter {
