@@ -170,6 +170,8 @@ const DEFAULT_REKEY_PACKETS = 2 ** 31;
 const DEFAULT_REKEY_INTERVAL = 60 * 60 * 1000;
 /** Input kept while a decision blocks decoding; more than this is a peer flooding us. */
 const MAX_BLOCKED_INPUT = 8 * 1024 * 1024;
+/** How much of an SSH_MSG_DEBUG text the `debug` event shows (the message itself may fill a packet). */
+export const DEBUG_SHOWN_BYTES = 1024;
 /** Signature algorithms we accept for user authentication (announced as server-sig-algs). */
 const SERVER_SIG_ALGS = SIGNATURE_ALGORITHMS.filter((a) => a !== 'ssh-rsa');
 
@@ -652,7 +654,10 @@ export class SshEngine {
         const r = new SshReader(payload, 'DEBUG');
         r.byte();
         const alwaysDisplay = r.boolean();
-        const message = new TextDecoder().decode(r.string(8192)).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+        // RFC 4253 11.3: any DEBUG that fits a packet is valid; only what we show is bounded.
+        const text = r.string(payload.length);
+        const shown = new TextDecoder().decode(text.subarray(0, DEBUG_SHOWN_BYTES)).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+        const message = text.length > DEBUG_SHOWN_BYTES ? `${shown}… (${text.length} bytes)` : shown;
         this.emit({ type: 'debug', message, alwaysDisplay });
         return;
       }

@@ -216,6 +216,12 @@ export type SshEvent =
   /** Data arrived: call `consumed(channel, n)` once the application has taken it; that reopens the window. `dataType` 1 is stderr. */
   | { readonly type: 'channelData'; readonly channel: number; readonly data: Uint8Array; readonly dataType: number }
   | { readonly type: 'channelEof'; readonly channel: number }
+  /**
+   * Server: the client sent CLOSE while we owe it the exit report of a started command. Our CLOSE
+   * waits: send exit-status / exit-signal (our CLOSE follows it at once) or call close() to give up.
+   * Until then writes and eof() on the channel are dropped — the peer reads nothing more.
+   */
+  | { readonly type: 'channelPeerClosed'; readonly channel: number }
   /** CLOSE went both ways: the channel is gone and its id may be reused. */
   | { readonly type: 'channelClosed'; readonly channel: number }
   /** A channel request that wants no reply (exit-status, exit-signal, window-change, signal, eow, …). */

@@ -156,31 +156,49 @@ export type MessageVerdict = 'accept' | 'unimplemented' | 'ignore' | 'refuse';
 
 const GENERIC = new Set([1, 2, 3, 4]); // DISCONNECT, IGNORE, UNIMPLEMENTED, DEBUG
 
-/** Numbers RFC 4250 section 4.1 assigns; anything else gets UNIMPLEMENTED outside strict kex. */
-function isAssigned(msg: number): boolean {
+/** 30-34: the key exchange method messages of RFC 4253 8, RFC 4419 5, RFC 5656 7 and RFC 8731. */
+function isKexMethodMessage(msg: number): boolean {
+  return msg >= 30 && msg <= 34;
+}
+
+/**
+ * The numbers this implementation recognises (RFC 4250 4.1.2, RFC 8308 for EXT_INFO; 60/61 are
+ * the method-specific replies of publickey, password and keyboard-interactive). Anything else,
+ * unassigned ranges and numbers we do not implement alike (NEWCOMPRESS, GSSAPI, 35-49, 62-79,
+ * 83-89, 101-255, 0), gets SSH_MSG_UNIMPLEMENTED in every phase (RFC 4253 11.4) except inside a
+ * strict initial key exchange, where any unexpected message is fatal.
+ */
+export function isRecognisedMessage(msg: number): boolean {
   return (
     (msg >= 1 && msg <= 7) ||
     msg === 20 ||
     msg === 21 ||
-    (msg >= 30 && msg <= 49) ||
+    isKexMethodMessage(msg) ||
     (msg >= 50 && msg <= 53) ||
-    (msg >= 60 && msg <= 79) ||
+    msg === 60 ||
+    msg === 61 ||
     (msg >= 80 && msg <= 82) ||
     (msg >= 90 && msg <= 100)
   );
 }
 
+/**
+ * A recognised number after the key exchange: accepted only by the layer that owns it and only
+ * from the side that may send it; otherwise fatal (connection messages before authentication,
+ * server-only messages from a client and the reverse).
+ */
 function layerVerdict(role: TransportRole, layer: string, msg: number): MessageVerdict {
   if (layer === 'service') {
     if (role === 'client') return msg === 6 || msg === 7 ? 'accept' : 'refuse';
     return msg === 5 || msg === 7 ? 'accept' : 'refuse';
   }
   if (layer === 'userauth') {
-    if (role === 'client') return msg === 7 || (msg >= 51 && msg <= 53) || (msg >= 60 && msg <= 79) ? 'accept' : 'refuse';
-    return msg === 50 || (msg >= 60 && msg <= 79) ? 'accept' : 'refuse';
+    // 60 comes from the server (PK_OK, PASSWD_CHANGEREQ, INFO_REQUEST), 61 from the client (INFO_RESPONSE).
+    if (role === 'client') return msg === 7 || (msg >= 51 && msg <= 53) || msg === 60 ? 'accept' : 'refuse';
+    return msg === 50 || msg === 61 ? 'accept' : 'refuse';
   }
   // connection
-  if (msg >= 80 && msg <= 127) return 'accept';
+  if (msg >= 80) return 'accept';
   if (role === 'server' && msg === 50) return 'ignore';
   if (role === 'client' && msg === 7) return 'accept'; // OpenSSH may send EXT_INFO again after USERAUTH_SUCCESS
   return 'refuse';
@@ -188,31 +206,26 @@ function layerVerdict(role: TransportRole, layer: string, msg: number): MessageV
 
 export function classifyMessage(phase: TransportPhase, role: TransportRole, strict: boolean, msg: number): MessageVerdict {
   if (phase === 'identification' || phase === 'closed') return 'refuse';
+  const recognised = isRecognisedMessage(msg);
   if (phase.startsWith('initialKex.')) {
     if (msg === 1) return 'accept';
     const step = phase.slice('initialKex.'.length);
-    const wanted = step === 'awaitingKexinit' ? msg === 20 : step === 'exchange' ? msg >= 30 && msg <= 49 : msg === 21;
+    const wanted = step === 'awaitingKexinit' ? msg === 20 : step === 'exchange' ? isKexMethodMessage(msg) : msg === 21;
     if (wanted) return 'accept';
     // Strict kex (the Terrapin countermeasure): nothing else at all during the initial exchange.
     // Strictness is only known after the peer's KEXINIT; before it the engine checks that the
     // KEXINIT arrived with sequence number 0.
     if (strict) return 'refuse';
     if (GENERIC.has(msg)) return 'accept';
-    return isAssigned(msg) ? 'refuse' : 'unimplemented';
+    return recognised ? 'refuse' : 'unimplemented';
   }
   const [, keys, layer] = phase.split('.') as [string, string, string];
   if (GENERIC.has(msg)) return 'accept';
-  if (keys === 'exchange') {
-    if (msg >= 30 && msg <= 49) return 'accept';
-    return isAssigned(msg) ? 'refuse' : 'unimplemented';
-  }
-  if (keys === 'awaitingNewkeys') {
-    if (msg === 21) return 'accept';
-    return isAssigned(msg) ? 'refuse' : 'unimplemented';
-  }
+  if (!recognised) return 'unimplemented';
+  if (keys === 'exchange') return isKexMethodMessage(msg) ? 'accept' : 'refuse';
+  if (keys === 'awaitingNewkeys') return msg === 21 ? 'accept' : 'refuse';
   if (msg === 20) return 'accept';
-  if (msg === 21 || (msg >= 30 && msg <= 49)) return 'refuse';
-  if (!isAssigned(msg)) return 'unimplemented';
+  if (msg === 21 || isKexMethodMessage(msg)) return 'refuse';
   return layerVerdict(role, layer, msg);
 }
 

@@ -14,7 +14,7 @@
  *   whatever order the embedder answers the decisions in.
  */
 import { createActor, type Actor } from 'xstate';
-import { channelAccepts, channelMachine, channelMaySendControl, channelMaySendData, channelPhaseOf, type ChannelEvent, type ChannelMessage, type ChannelPhase } from '../../machines/channel.ts';
+import { channelAccepts, channelHoldsCloseFor, channelMachine, channelMaySendControl, channelMaySendData, channelPhaseOf, type ChannelEvent, type ChannelMessage, type ChannelPhase } from '../../machines/channel.ts';
 import { DisconnectReason, SshProtocolError, SshUsageError, protocolError } from '../errors.ts';
 import type { DecisionBody, SshEvent } from '../events.ts';
 import { Msg } from '../wire/messages.ts';
@@ -130,6 +130,13 @@ class Channel {
   /** Replies we owe the peer, in request order. */
   readonly replySlots: ReplySlot[] = [];
   closeReported = false;
+  /**
+   * Server session channels: an accepted exec/shell/subsystem makes us owe the client an
+   * exit-status or exit-signal (RFC 4254 6.10) until one is sent.
+   */
+  exitReport: 'none' | 'owed' | 'sent' = 'none';
+  /** The peer's CLOSE arrived while the exit report was owed: ours follows the report (or close()). */
+  closeHeld = false;
 
   constructor(
     readonly id: number,
@@ -192,10 +199,17 @@ export class ConnectionLayer {
     const name = channelRequestName(request);
     this.host.send(new SshWriter().byte(Msg.CHANNEL_REQUEST).uint32(ch.remoteId).string(name).boolean(wantReply).raw(encodeChannelRequestData(request)).finish());
     if (wantReply) ch.awaitingReplies.push(name);
+    if (request.type === 'exit-status' || request.type === 'exit-signal') {
+      ch.exitReport = 'sent';
+      // The report was what our CLOSE waited for: nothing may follow it now.
+      if (ch.closeHeld) this.sendClose(ch);
+    }
   }
 
   write(id: number, data: Uint8Array, dataType = 0): void {
     const ch = this.usable(id);
+    // The peer closed and will read nothing more; the application learns it from channelPeerClosed.
+    if (ch.closeHeld) return;
     if (!channelMaySendData(ch.phase) || ch.eofPending || ch.closePending) throw new SshUsageError(`channel ${id}: cannot write after EOF or close`);
     if (dataType !== 0 && dataType !== 1) throw new SshUsageError('extended data type must be 1 (stderr)');
     if (data.length === 0) return;
@@ -216,7 +230,7 @@ export class ConnectionLayer {
 
   eof(id: number): void {
     const ch = this.usable(id);
-    if (!channelMaySendData(ch.phase) || ch.eofPending) return;
+    if (ch.closeHeld || !channelMaySendData(ch.phase) || ch.eofPending) return;
     ch.eofPending = true;
     this.flush(ch);
   }
@@ -446,7 +460,7 @@ export class ConnectionLayer {
     }
     if (ch.outQueue.length > 0) return;
     if (hadData) this.host.emit({ type: 'channelDrain', channel: ch.id });
-    if (ch.eofPending && channelMaySendData(ch.phase)) {
+    if (ch.eofPending && channelMaySendData(ch.phase) && !ch.closeHeld) {
       this.host.send(new SshWriter().byte(Msg.CHANNEL_EOF).uint32(ch.remoteId).finish());
       ch.step({ type: 'EOF_SENT' });
     }
@@ -465,6 +479,12 @@ export class ConnectionLayer {
     if (ch.phase.stage === 'open' && ch.phase.send !== 'closed') {
       ch.outQueue.length = 0;
       ch.buffered = 0;
+      if (channelHoldsCloseFor(ch.exitReport)) {
+        // The answer may wait (5.3 sets no deadline): the exit status must reach the client first.
+        ch.closeHeld = true;
+        this.host.emit({ type: 'channelPeerClosed', channel: ch.id });
+        return;
+      }
       this.sendClose(ch);
     } else {
       this.maybeFinish(ch);
@@ -485,7 +505,9 @@ export class ConnectionLayer {
     const slot: ReplySlot | null = wantReply ? { answered: false, success: false } : null;
     if (slot) ch.replySlots.push(slot);
     const denied = this.policyRefusesRequest(ch, request);
+    const startsCommand = this.options.role === 'server' && ch.type === 'session' && (request.type === 'exec' || request.type === 'shell' || request.type === 'subsystem');
     const settle = (success: boolean) => {
+      if (success && startsCommand && ch.exitReport === 'none') ch.exitReport = 'owed';
       if (!slot) return;
       slot.answered = true;
       slot.success = success;
@@ -495,6 +517,8 @@ export class ConnectionLayer {
     const forced = this.policy.forcedCommand;
     const forcedCommand = forced !== undefined && (request.type === 'exec' || request.type === 'shell' || request.type === 'subsystem') ? forced : undefined;
     if (!wantReply) {
+      // Without a reply the client cannot be refused: count the command as started.
+      settle(true);
       // A forced command applies whether or not the client wants an answer.
       this.host.emit({ type: 'channelRequest', channel: ch.id, request, ...(forcedCommand !== undefined ? { forcedCommand } : {}) });
       return;
