@@ -51,7 +51,9 @@ export type DecisionBody =
 
 /**
  * The peer wants to open a channel (our local id is already reserved). Answer true to confirm,
- * false or `{ reason, description }` (RFC 4254 5.1 reason codes) to refuse. Does not block decoding.
+ * false or `{ reason, description }` (RFC 4254 5.1 reason codes) to refuse; false refuses a type the
+ * engine does not know (request type 'other') with UNKNOWN_CHANNEL_TYPE, any other with
+ * ADMINISTRATIVELY_PROHIBITED. Does not block decoding.
  */
 export interface ChannelOpenDecision {
   readonly kind: 'channelOpen';

@@ -260,3 +260,108 @@ describe('terminal modes (RFC 4254 section 8)', () => {
     expect(() => decodeTerminalModes(Uint8Array.from([53, 0, 0]))).toThrow(SshProtocolError);
   });
 });
+
+describe("the client's CLOSE before our exit report (RFC 4254 5.3, 6.10)", () => {
+  /** A client that asked for `exec` and answers the server's EOF with CLOSE at once, as some clients do. */
+  function execThenServerEof(wantReply = true) {
+    const pair = connected();
+    const ch = pair.client.openSession(pair.now);
+    pair.pump();
+    pair.client.channelRequest(ch, { type: 'exec', command: 'exit 3' }, wantReply, pair.now);
+    pair.client.eof(ch, pair.now);
+    pair.pump();
+    const sch = (pair.serverEvents.find((e) => (e.type === 'decision' && e.decision.kind === 'channelRequest') || e.type === 'channelRequest') as { channel?: number; decision?: { channel: number } });
+    const serverChannel = sch.decision?.channel ?? sch.channel!;
+    pair.server.write(serverChannel, new TextEncoder().encode('out\n'), pair.now);
+    pair.server.eof(serverChannel, pair.now);
+    pair.pump();
+    expect(pair.clientEvents.some((e) => e.type === 'channelEof' && e.channel === ch)).toBe(true);
+    pair.client.close(ch, pair.now);
+    pair.pump();
+    return { pair, ch, sch: serverChannel };
+  }
+  const channelTypes = (events: SshEvent[], ch: number) => events.filter((e) => 'channel' in e && e.channel === ch).map((e) => e.type);
+
+  for (const wantReply of [true, false]) {
+    it(`holds our CLOSE until exit-status is sent, then sends it right after (exec with want-reply ${wantReply})`, () => {
+      const { pair, ch, sch } = execThenServerEof(wantReply);
+      expect(channelTypes(pair.serverEvents, sch)).toContain('channelPeerClosed');
+      expect(channelTypes(pair.serverEvents, sch)).not.toContain('channelClosed');
+      expect(channelTypes(pair.clientEvents, ch)).not.toContain('channelClosed');
+      // The client reads nothing more: late output and EOF are dropped, not sent and not thrown.
+      pair.server.write(sch, new TextEncoder().encode('late'), pair.now);
+      pair.server.eof(sch, pair.now);
+      pair.server.channelRequest(sch, { type: 'exit-status', status: 3 }, false, pair.now);
+      pair.pump();
+      const tail = channelTypes(pair.clientEvents, ch).slice(-2);
+      expect(tail).toEqual(['channelRequest', 'channelClosed']);
+      expect(pair.clientEvents.find((e) => e.type === 'channelRequest' && e.channel === ch)).toMatchObject({ request: { type: 'exit-status', status: 3 } });
+      expect(new TextDecoder().decode(dataOf(pair.clientEvents, ch))).toBe('out\n');
+      expect(channelTypes(pair.serverEvents, sch).at(-1)).toBe('channelClosed');
+      // Nothing may follow our CLOSE.
+      expect(() => pair.server.channelRequest(sch, { type: 'exit-status', status: 4 }, false, pair.now)).toThrow(SshUsageError);
+      expect(pair.clientEvents.some((e) => e.type === 'closed') || pair.serverEvents.some((e) => e.type === 'closed')).toBe(false);
+    });
+  }
+
+  it('exit-signal settles the debt too', () => {
+    const { pair, ch, sch } = execThenServerEof();
+    pair.server.channelRequest(sch, { type: 'exit-signal', signal: 'TERM', coreDumped: false, message: '', language: '' }, false, pair.now);
+    pair.pump();
+    expect(channelTypes(pair.clientEvents, ch).slice(-2)).toEqual(['channelRequest', 'channelClosed']);
+  });
+
+  it('close() gives up on the report and answers the CLOSE at once', () => {
+    const { pair, ch, sch } = execThenServerEof();
+    pair.server.close(sch, pair.now);
+    pair.pump();
+    expect(channelTypes(pair.clientEvents, ch).at(-1)).toBe('channelClosed');
+    expect(channelTypes(pair.serverEvents, sch).at(-1)).toBe('channelClosed');
+    expect(pair.clientEvents.some((e) => e.type === 'channelRequest' && e.channel === ch)).toBe(false);
+  });
+
+  it('nothing owed (no command started, a refused exec, or the report already sent): the CLOSE is answered at once', () => {
+    for (const setup of ['none', 'refused', 'reported'] as const) {
+      const pair = connected({ decide: (side, d) => (setup === 'refused' && side === 'server' && d.kind === 'channelRequest' ? false : undefined) });
+      const ch = pair.client.openSession(pair.now);
+      pair.pump();
+      const sch = (pair.serverEvents.find((e) => e.type === 'decision' && e.decision.kind === 'channelOpen') as { decision: { channel: number } }).decision.channel;
+      if (setup !== 'none') pair.client.channelRequest(ch, { type: 'exec', command: 'x' }, true, pair.now);
+      pair.pump();
+      if (setup === 'reported') pair.server.channelRequest(sch, { type: 'exit-status', status: 0 }, false, pair.now);
+      pair.client.close(ch, pair.now);
+      pair.pump();
+      expect(channelTypes(pair.serverEvents, sch), setup).not.toContain('channelPeerClosed');
+      expect(channelTypes(pair.serverEvents, sch).at(-1), setup).toBe('channelClosed');
+      expect(channelTypes(pair.clientEvents, ch).at(-1), setup).toBe('channelClosed');
+    }
+  });
+
+  it('a client channel never holds the CLOSE: the server closing first is answered at once', () => {
+    const pair = connected();
+    const ch = pair.client.openSession(pair.now);
+    pair.pump();
+    pair.client.channelRequest(ch, { type: 'exec', command: 'x' }, true, pair.now);
+    pair.pump();
+    const sch = (pair.serverEvents.find((e) => e.type === 'decision' && e.decision.kind === 'channelRequest') as { decision: { channel: number } }).decision.channel;
+    pair.server.close(sch, pair.now);
+    pair.pump();
+    expect(channelTypes(pair.clientEvents, ch).at(-1)).toBe('channelClosed');
+    expect(channelTypes(pair.serverEvents, sch).at(-1)).toBe('channelClosed');
+  });
+});
+
+describe('open failure reasons (RFC 4254 5.1)', () => {
+  it('a type nobody knows is refused with UNKNOWN_CHANNEL_TYPE, a known one refused by policy with ADMINISTRATIVELY_PROHIBITED', () => {
+    const pair = connected({ decide: (side, d) => (side === 'server' && d.kind === 'channelOpen' ? false : undefined) });
+    pair.client.openChannel({ type: 'other', name: 'foo@example.com', data: new Uint8Array(0) }, pair.now);
+    pair.pump();
+    pair.client.openChannel({ type: 'x11', originatorAddress: '127.0.0.1', originatorPort: 6010 }, pair.now);
+    pair.pump();
+    const failures = pair.clientEvents.filter((e) => e.type === 'channelOpenFailed');
+    expect(failures).toMatchObject([
+      { reason: OpenFailure.UNKNOWN_CHANNEL_TYPE, description: 'unknown channel type foo@example.com' },
+      { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED },
+    ]);
+  });
+});

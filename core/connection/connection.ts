@@ -365,8 +365,10 @@ export class ConnectionLayer {
         this.host.send(new SshWriter().byte(Msg.CHANNEL_OPEN_CONFIRMATION).uint32(ch.remoteId).uint32(ch.id).uint32(ch.initialWindow).uint32(ch.maxPacket).finish());
         return;
       }
-      let reason: number = OpenFailure.ADMINISTRATIVELY_PROHIBITED;
-      let description = 'refused';
+      // RFC 4254 5.1: a type nobody here knows is UNKNOWN_CHANNEL_TYPE; a known one refused is policy.
+      const unknownType = request.type === 'other';
+      let reason: number = unknownType ? OpenFailure.UNKNOWN_CHANNEL_TYPE : OpenFailure.ADMINISTRATIVELY_PROHIBITED;
+      let description = unknownType ? `unknown channel type ${type}` : 'refused';
       if (typeof answer === 'object' && answer !== null && typeof (answer as { reason?: unknown }).reason === 'number') {
         reason = (answer as { reason: number }).reason;
         description = String((answer as { description?: unknown }).description ?? '');
