@@ -298,3 +298,30 @@ describe('strict kex and the guessed first kex packet', () => {
     }
   });
 });
+
+describe('SSH_MSG_DEBUG (RFC 4253 11.3)', () => {
+  for (const receiver of ['server', 'client'] as const) {
+    it(`a ${receiver} accepts a 13,000-byte and a packet-filling DEBUG and shows a bounded, sanitised prefix`, () => {
+      const pair = new Pair({ client: { crypto: pureCrypto, username: 'u' }, server: { crypto: pureCrypto, hostKeys, acceptNoneAuthentication: true } });
+      pair.pump();
+      const from = receiver === 'client' ? pair.server : pair.client;
+      const events = receiver === 'client' ? pair.clientEvents : pair.serverEvents;
+      for (const size of [13_000, 250_000]) {
+        const text = new Uint8Array(size).fill(0x41);
+        text[0] = 0x07; // a control character must not reach a terminal
+        (from as unknown as { sendPacket(p: Uint8Array): void }).sendPacket(new SshWriter().byte(4).boolean(true).string(text).string('en').finish());
+        pair.pump();
+      }
+      expect(events.filter((e) => e.type === 'closed')).toEqual([]);
+      const shown = events.filter((e) => e.type === 'debug');
+      expect(shown).toHaveLength(2);
+      for (const [i, e] of shown.entries()) {
+        if (e.type !== 'debug') continue;
+        expect(e.alwaysDisplay).toBe(true);
+        expect(e.message.startsWith('?AAA')).toBe(true);
+        expect(e.message.length).toBeLessThan(1100);
+        expect(e.message.endsWith(`(${[13_000, 250_000][i]} bytes)`)).toBe(true);
+      }
+    });
+  }
+});
