@@ -219,9 +219,9 @@ export type SshEvent =
   | { readonly type: 'channelData'; readonly channel: number; readonly data: Uint8Array; readonly dataType: number }
   | { readonly type: 'channelEof'; readonly channel: number }
   /**
-   * Server: the client sent CLOSE while we owe it the exit report of a started command. Our CLOSE
-   * waits: send exit-status / exit-signal (our CLOSE follows it at once) or call close() to give up.
-   * Until then writes and eof() on the channel are dropped — the peer reads nothing more.
+   * Server: the client sent CLOSE while we owe it the exit report of a started command. Our answer
+   * waits for close(): send exit-status / exit-signal first, then close() (or close() alone to give
+   * up). Until then writes and eof() on the channel are dropped — the peer reads nothing more.
    */
   | { readonly type: 'channelPeerClosed'; readonly channel: number }
   /** CLOSE went both ways: the channel is gone and its id may be reused. */

@@ -99,7 +99,7 @@ export function channelMaySendControl(phase: ChannelPhase): boolean {
 /**
  * Must our answer to the peer's CLOSE wait? Only while we owe an exit report (server session with a
  * started command, RFC 4254 6.10): the client must hear exit-status / exit-signal before our CLOSE,
- * so the CLOSE goes right after the report, or when the application gives up with close().
+ * so the CLOSE waits for the application's close(), which follows the report (or gives it up).
  */
 export function channelHoldsCloseFor(exitReport: 'none' | 'owed' | 'sent'): boolean {
   return exitReport === 'owed';

@@ -283,7 +283,7 @@ describe("the client's CLOSE before our exit report (RFC 4254 5.3, 6.10)", () =>
   const channelTypes = (events: SshEvent[], ch: number) => events.filter((e) => 'channel' in e && e.channel === ch).map((e) => e.type);
 
   for (const wantReply of [true, false]) {
-    it(`holds our CLOSE until exit-status is sent, then sends it right after (exec with want-reply ${wantReply})`, () => {
+    it(`holds our CLOSE for exit-status and close() (exec with want-reply ${wantReply})`, () => {
       const { pair, ch, sch } = execThenServerEof(wantReply);
       expect(channelTypes(pair.serverEvents, sch)).toContain('channelPeerClosed');
       expect(channelTypes(pair.serverEvents, sch)).not.toContain('channelClosed');
@@ -292,6 +292,9 @@ describe("the client's CLOSE before our exit report (RFC 4254 5.3, 6.10)", () =>
       pair.server.write(sch, new TextEncoder().encode('late'), pair.now);
       pair.server.eof(sch, pair.now);
       pair.server.channelRequest(sch, { type: 'exit-status', status: 3 }, false, pair.now);
+      pair.pump();
+      expect(channelTypes(pair.clientEvents, ch).at(-1)).toBe('channelRequest');
+      pair.server.close(sch, pair.now);
       pair.pump();
       const tail = channelTypes(pair.clientEvents, ch).slice(-2);
       expect(tail).toEqual(['channelRequest', 'channelClosed']);
@@ -307,6 +310,7 @@ describe("the client's CLOSE before our exit report (RFC 4254 5.3, 6.10)", () =>
   it('exit-signal settles the debt too', () => {
     const { pair, ch, sch } = execThenServerEof();
     pair.server.channelRequest(sch, { type: 'exit-signal', signal: 'TERM', coreDumped: false, message: '', language: '' }, false, pair.now);
+    pair.server.close(sch, pair.now);
     pair.pump();
     expect(channelTypes(pair.clientEvents, ch).slice(-2)).toEqual(['channelRequest', 'channelClosed']);
   });

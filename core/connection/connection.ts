@@ -135,7 +135,7 @@ class Channel {
    * exit-status or exit-signal (RFC 4254 6.10) until one is sent.
    */
   exitReport: 'none' | 'owed' | 'sent' = 'none';
-  /** The peer's CLOSE arrived while the exit report was owed: ours follows the report (or close()). */
+  /** The peer's CLOSE arrived while the exit report was owed: ours waits for close(), after the report. */
   closeHeld = false;
 
   constructor(
@@ -199,11 +199,8 @@ export class ConnectionLayer {
     const name = channelRequestName(request);
     this.host.send(new SshWriter().byte(Msg.CHANNEL_REQUEST).uint32(ch.remoteId).string(name).boolean(wantReply).raw(encodeChannelRequestData(request)).finish());
     if (wantReply) ch.awaitingReplies.push(name);
-    if (request.type === 'exit-status' || request.type === 'exit-signal') {
-      ch.exitReport = 'sent';
-      // The report was what our CLOSE waited for: nothing may follow it now.
-      if (ch.closeHeld) this.sendClose(ch);
-    }
+    // The application's close(), which follows the report, sends the CLOSE a held one waits for.
+    if (request.type === 'exit-status' || request.type === 'exit-signal') ch.exitReport = 'sent';
   }
 
   write(id: number, data: Uint8Array, dataType = 0): void {
