@@ -372,6 +372,16 @@ function waitClose(child: ChildProcess): Promise<{ code: number | null; signal: 
   });
 }
 
+/**
+ * Node reports a spawn that failed for want of descriptors (EMFILE, ENFILE) or processes (EAGAIN)
+ * as a later 'error' event and leaves the pipes null: catch the event and refuse now, so that the
+ * request fails instead of the server.
+ */
+export function requirePipes(child: ChildProcess, what: string): void {
+  child.once('error', () => {});
+  if (child.stdio.some((s, i) => i < 3 && s === null)) throw new Error(`cannot start ${what}: its pipes could not be created (out of file descriptors or processes?)`);
+}
+
 function spawnPython(options: PtySpawnOptions): PtyProcess {
   const python = findPython();
   if (!python) throw new Error('python3 is not installed: no pty helper');
@@ -384,6 +394,8 @@ function spawnPython(options: PtySpawnOptions): PtyProcess {
     // Its own session: the helper must not catch our terminal's signals (e.g. ^C in a foreground `hermit serve`).
     detached: true,
   });
+  requirePipes(child, 'the pty helper');
+  if (!child.stdio[3]) throw new Error('cannot start the pty helper: its control pipe could not be created');
   const control = child.stdio[3] as unknown as Socket;
   let report = '';
   control.setEncoding('utf8');
@@ -477,6 +489,7 @@ function spawnScript(options: PtySpawnOptions): PtyProcess {
   const line = `${stty} 2>/dev/null; SSH_TTY=$(tty); export SSH_TTY; ${restoreShell}exec ${words}`;
   // script runs its -c string with $SHELL; /bin/sh makes the wrapper above portable.
   const child = spawn(script, ['-qfec', line, '/dev/null'], { cwd: options.cwd, env: { ...options.env, SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  requirePipes(child, 'script (the pty helper)');
   child.stdin!.on('error', () => {});
   child.stderr!.resume();
   const exited = waitClose(child).then(({ code, signal }): PtyExit =>

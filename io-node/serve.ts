@@ -8,7 +8,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { performance } from 'node:perf_hooks';
 import { SshEngine, type CryptoProvider, type Decision, type PrivateKey } from '../core/index.ts';
 import { OpenFailure } from '../core/index.ts';
-import { createSessionHandler, type ServerConnectionContext, type SessionHandlerOptions } from './server-sessions.ts';
+import { createSessionHandler, serverAccount, type ServerConnectionContext, type SessionHandlerOptions } from './server-sessions.ts';
 import { ConnectionPump } from './connection-pump.ts';
 import { nodeCrypto } from './crypto-node.ts';
 import type { AlgorithmOptions } from './probe.ts';
@@ -75,9 +75,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     ...(options.keepaliveCountMax !== undefined ? { keepaliveCountMax: options.keepaliveCountMax } : {}),
   };
   new SshEngine({ ...engineOptions, now: performance.now() }).disconnect();
+  // The account look-up opens files: do it while descriptors are plenty (see serverAccount).
+  if (options.sessions !== false) serverAccount();
 
   const pumps = new Set<ConnectionPump>();
-  const server = createServer((socket: Socket) => {
+  const accept = (socket: Socket): void => {
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     let engine: SshEngine;
     try {
@@ -108,7 +110,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         if (decision.kind === 'channelOpen' || decision.kind === 'channelRequest' || decision.kind === 'globalRequest') {
           const answer = sessions?.onDecision(decision, ctx);
           if (answer !== undefined) return answer;
-          return decision.kind === 'channelOpen' ? { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: 'not offered by hermit serve' } : false;
+          if (decision.kind !== 'channelOpen') return false;
+          // RFC 4254 5.1: a type we do not know at all is UNKNOWN_CHANNEL_TYPE; a known one is policy.
+          return decision.request.type === 'other'
+            ? { reason: OpenFailure.UNKNOWN_CHANNEL_TYPE, description: `unknown channel type ${decision.request.name}` }
+            : { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: `${decision.request.type} channels are not offered by hermit serve` };
         }
         if (auth) return auth.decide(decision);
         // No policy: announce the usual methods and refuse every attempt.
@@ -136,13 +142,34 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       pumps.delete(pump);
       log(`${peer}: closed${reason ? `: ${reason.message}` : ''}`);
     });
+  };
+  let lastShortage = -Infinity;
+  const server = createServer((socket: Socket) => {
+    // Whatever one connection runs into (no descriptors for a file or a pipe, a failed look-up)
+    // ends that connection, never the server.
+    try {
+      accept(socket);
+    } catch (err) {
+      log(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: refused: ${(err as Error).message}`);
+      socket.destroy();
+    }
   });
+  const onListenerError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') {
+      // libuv already closed the connection it could not take; say so once a second, not per client.
+      const now = performance.now();
+      if (now - lastShortage >= 1000) log(`listener: out of file descriptors (${err.code}): new connections are dropped until some close`);
+      lastShortage = now;
+      return;
+    }
+    log(`listener: ${err.message}`);
+  };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
       server.off('error', reject);
-      server.on('error', (err) => log(`listener: ${err.message}`));
+      server.on('error', onListenerError);
       resolve();
     });
   });

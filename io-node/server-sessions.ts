@@ -21,18 +21,20 @@
  * environment for that account: HOME, USER, LOGNAME, SHELL, PATH, MAIL, SSH_CLIENT and
  * SSH_CONNECTION when the addresses are known, TERM and SSH_TTY with a pty, SSH_ORIGINAL_COMMAND
  * when a forced command (authorized_keys `command=`) replaces what the client asked for. Each
- * command gets its own session (setsid), so `signal` and the hangup sent when the channel or the
- * connection goes away reach everything it started. Limits: without a pty the core-dumped flag of
+ * command gets its own session (setsid), so `signal` reaches everything it started. When the
+ * client goes away a command without a pty runs on, as under sshd (it sees EOF on stdin and EPIPE
+ * on its output); with a pty the terminal's hang-up sends SIGHUP. If the client closes the channel
+ * first, its exit status still goes out before our CLOSE (see onPeerClosed). Limits: without a pty the core-dumped flag of
  * exit-signal is always false (Node does not report WCOREDUMP); after eow a command writing on may
  * end with ECONNRESET rather than SIGPIPE (see stopOutput); X11 and agent forwarding are refused.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { userInfo, type UserInfo } from 'node:os';
 import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { OpenFailure, type ChannelRequest, type Decision, type SshEvent, type TerminalModes } from '../core/index.ts';
-import { detectPtyBackend, spawnPty, type PtyBackend, type PtyExit, type PtyProcess, type PtySize } from './pty.ts';
+import { detectPtyBackend, requirePipes, spawnPty, type PtyBackend, type PtyExit, type PtyProcess, type PtySize } from './pty.ts';
 import {
   HIGH_WATER,
   channelCommand,
@@ -93,6 +95,22 @@ interface RunningCommand {
 
 type PtyRequest = ChannelRequest & { type: 'pty-req' };
 
+/**
+ * How long a session whose client already sent CLOSE waits for its command's exit status before
+ * closing without it (the command's output has ended, or a pty was hung up, so the exit is near).
+ */
+export const EXIT_REPORT_WAIT_MS = 10_000;
+
+let account: UserInfo<string> | null = null;
+/**
+ * The account running the server, looked up once: the look-up opens files (nss), and a server
+ * out of descriptors must not fail every new connection — or crash — because of it.
+ */
+export function serverAccount(): UserInfo<string> {
+  account ??= userInfo();
+  return account;
+}
+
 function envPattern(pattern: string): RegExp {
   return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*/g, '.*')}$`);
 }
@@ -107,6 +125,7 @@ function runPlain(file: string, argv: readonly string[], env: Record<string, str
     // Its own session and process group, as sshd gives each command: signals reach all of it.
     detached: true,
   });
+  requirePipes(child, file);
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => resolve(signal ? { code: null, signal: signal.replace(/^SIG/, ''), coreDumped: false } : { code: code ?? 255, signal: null, coreDumped: false }));
     // Spawn failures (a missing shell or directory): exit 127 and say why, as a shell would.
@@ -136,10 +155,8 @@ function runPlain(file: string, argv: readonly string[], env: Record<string, str
     exited,
     pty: null,
     signal: (name) => kill(`SIG${name}` as NodeJS.Signals),
-    hangup: () => {
-      kill('SIGHUP');
-      child.stdin?.destroy();
-    },
+    // No terminal, no hang-up (sshd sends none): the command only loses its stdin.
+    hangup: () => child.stdin?.destroy(),
   };
 }
 
@@ -176,6 +193,9 @@ class Session {
   private awaitingDrain = false;
   /** The channel is gone (CLOSE both ways): nothing more may be sent. */
   private gone = false;
+  /** The client sent CLOSE first; the engine holds ours until we report the exit (or give up). */
+  private peerClosed = false;
+  private reportTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly channel: number,
@@ -234,7 +254,7 @@ class Session {
   }
 
   private baseEnv(shell: string): Record<string, string> {
-    const u = userInfo();
+    const u = serverAccount();
     const env: Record<string, string> = {
       USER: u.username,
       LOGNAME: u.username,
@@ -359,8 +379,10 @@ class Session {
 
   /** data → EOF → exit-status/exit-signal → CLOSE, each step once its predecessor is complete. */
   private maybeFinish(): void {
-    if (this.gone || this.finished || !this.cmd || this.openOutputs > 0) return;
-    if (!this.eofSent) {
+    if (this.gone || this.finished || !this.cmd) return;
+    // After the client's CLOSE nothing more is read: only the exit report is still wanted.
+    if (this.openOutputs > 0 && !(this.peerClosed && this.exit)) return;
+    if (!this.eofSent && !this.peerClosed) {
       if (queuedFor(this.ctx, this.channel) > 0) {
         this.awaitingDrain = true;
         return;
@@ -379,6 +401,7 @@ class Session {
       }
     });
     this.command((e, now) => e.close(this.channel, now));
+    if (this.reportTimer) clearTimeout(this.reportTimer);
     this.config.log(`channel ${this.channel}: ${exit.signal !== null ? `killed by signal ${exit.signal}` : `exit status ${exit.code}`}`);
   }
 
@@ -413,6 +436,8 @@ class Session {
       case 'channelRequest':
         this.request(event.request, undefined);
         return;
+      case 'channelPeerClosed':
+        return this.onPeerClosed();
       case 'channelClosed':
         this.gone = true;
         this.teardown();
@@ -422,12 +447,43 @@ class Session {
     }
   }
 
-  /** The channel or the connection is gone: hang up a command that is still running. */
+  /**
+   * The client closed while we owe it the exit report. If the command's output has ended its exit
+   * is near: wait for it (bounded) and report. If it is still running, do what sshd does: with a
+   * pty hang the terminal up and report the exit that follows; without one let go of the command,
+   * which runs on and sees EOF / EPIPE on its pipes, and close now.
+   */
+  private onPeerClosed(): void {
+    this.peerClosed = true;
+    const cmd = this.cmd;
+    if (!cmd) return this.giveUpReport();
+    if (this.openOutputs > 0 && !this.exit) {
+      if (!cmd.pty) return this.giveUpReport();
+      cmd.hangup();
+    }
+    this.reportTimer = setTimeout(() => this.giveUpReport(), EXIT_REPORT_WAIT_MS);
+    this.reportTimer.unref();
+    this.maybeFinish();
+  }
+
+  private giveUpReport(): void {
+    if (this.finished || this.gone) return;
+    this.finished = true;
+    this.config.log(`channel ${this.channel}: closed by the client before the command's exit`);
+    this.command((e, now) => e.close(this.channel, now));
+  }
+
+  /**
+   * The channel or the connection is gone. A command still running keeps running without a pty
+   * (as under sshd: it sees EOF on stdin and EPIPE when it writes); with a pty the terminal hangs
+   * up, which sends it SIGHUP.
+   */
   teardown(): void {
     this.gone = true;
+    if (this.reportTimer) clearTimeout(this.reportTimer);
     const cmd = this.cmd;
     if (!cmd) return;
-    if (!this.exit) cmd.hangup();
+    if (!this.exit && cmd.pty) cmd.hangup();
     for (const o of cmd.outputs) o.stream.destroy();
     cmd.stdin.destroy();
   }
@@ -444,7 +500,7 @@ interface ResolvedOptions {
 }
 
 function resolveOptions(options: SessionHandlerOptions): ResolvedOptions {
-  const u = userInfo();
+  const u = serverAccount();
   const home = u.homedir && existsSync(u.homedir) ? u.homedir : '/';
   const pty = options.pty ?? 'auto';
   return {

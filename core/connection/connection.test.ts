@@ -369,3 +369,20 @@ describe('open failure reasons (RFC 4254 5.1)', () => {
     ]);
   });
 });
+
+describe('closing a channel the peer already closed', () => {
+  it('is a no-op until the id is reused; an id never opened is still a usage error', () => {
+    const pair = connected();
+    const ch = pair.client.openSession(pair.now);
+    pair.pump();
+    const sch = (pair.serverEvents.find((e) => e.type === 'decision' && e.decision.kind === 'channelOpen') as { decision: { channel: number } }).decision.channel;
+    pair.server.close(sch, pair.now);
+    pair.pump();
+    expect(pair.clientEvents.some((e) => e.type === 'channelClosed' && e.channel === ch)).toBe(true);
+    pair.client.close(ch, pair.now);
+    pair.client.close(ch, pair.now);
+    pair.pump();
+    expect(pair.clientEvents.some((e) => e.type === 'closed')).toBe(false);
+    expect(() => pair.client.close(ch + 7, pair.now)).toThrow(SshUsageError);
+  });
+});

@@ -162,6 +162,8 @@ class Channel {
 
 export class ConnectionLayer {
   private readonly channels = new Map<number, Channel>();
+  /** Ids of channels that closed and have not been reused yet. */
+  private readonly finishedIds = new Set<number>();
   private readonly window: number;
   private readonly maxPacket: number;
   private readonly maxChannels: number;
@@ -234,6 +236,9 @@ export class ConnectionLayer {
 
   close(id: number): void {
     const ch = this.channels.get(id);
+    // The peer's CLOSE may have ended the channel before the application saw the event: closing
+    // it again is a no-op until the id is given to a new channel.
+    if (!ch && this.finishedIds.has(id)) return;
     if (!ch) throw new SshUsageError(`no channel ${id}`);
     if (ch.phase.stage === 'opening' && ch.weOpened) {
       // Closing before the peer answered: CLOSE must wait for the confirmation (we need its id).
@@ -329,6 +334,7 @@ export class ConnectionLayer {
   private allocate(type: string, weOpened: boolean): Channel {
     let id = 0;
     while (this.channels.has(id)) id++;
+    this.finishedIds.delete(id);
     const ch = new Channel(id, type, weOpened, this.window, this.maxPacket);
     this.channels.set(id, ch);
     return ch;
@@ -408,6 +414,7 @@ export class ConnectionLayer {
     r.end();
     ch.step({ type: 'OPEN_FAILED' });
     this.channels.delete(ch.id);
+    this.finishedIds.add(ch.id);
     this.host.emit({ type: 'channelOpenFailed', channel: ch.id, reason, description });
   }
 
@@ -494,6 +501,7 @@ export class ConnectionLayer {
     if (ch.phase.stage !== 'closed' || ch.closeReported) return;
     ch.closeReported = true;
     this.channels.delete(ch.id);
+    this.finishedIds.add(ch.id);
     this.host.emit({ type: 'channelClosed', channel: ch.id });
   }
 

@@ -114,6 +114,8 @@ class TestClient {
   readonly holding = new Set<number>();
   /** forwarded-* channels the server opened; the client echoes their data back. */
   readonly echoing = new Set<number>();
+  /** Channels this client closes the moment the server's EOF arrives, as some clients do. */
+  readonly closingOnEof = new Set<number>();
   readonly forwardedOpens: Array<Decision & { kind: 'channelOpen' }> = [];
   private waiters: Array<() => void> = [];
   pump!: ConnectionPump;
@@ -159,6 +161,7 @@ class TestClient {
       }
       if (e.type === 'channelEof') {
         note('eof');
+        if (this.closingOnEof.has(e.channel)) this.pump.command((en, now) => en.close(e.channel, now));
         if (this.echoing.has(e.channel)) this.pump.command((en, now) => (en.eof(e.channel, now), en.close(e.channel, now)));
       }
       if (e.type === 'channelRequest' && log) {
@@ -461,16 +464,49 @@ describe('exec', () => {
     }
   });
 
-  it('hangs up a running command when the connection goes away', async () => {
+  it('a command without a pty runs on when the connection goes away, as under sshd (no SIGHUP)', async () => {
     const c = await TestClient.connect(server.port);
     const { channel } = await c.open();
-    await c.request(channel, { type: 'exec', command: 'echo $$; exec sleep 60' });
+    const done = join(dir, 'finished-after-drop');
+    await c.request(channel, { type: 'exec', command: `trap 'echo hup > ${done}; exit 1' HUP; echo $$; sleep 1; echo done > ${done}` });
     await c.until(() => text(c.channels.get(channel)!.stdout).includes('\n'));
     const pid = Number(text(c.channels.get(channel)!.stdout).trim());
-    expect(alive(pid)).toBe(true);
     await c.close();
+    expect(alive(pid)).toBe(true);
     expect(await waitGone(pid)).toBe(true);
+    expect(readFileSync(done, 'utf8')).toBe('done\n');
   });
+
+  it('a command without a pty runs on when the client closes its channel; the CLOSE is answered at once', async () => {
+    const { channel } = await client.open();
+    const done = join(dir, 'finished-after-close');
+    await client.request(channel, { type: 'exec', command: `echo $$; sleep 1; echo done > ${done}` });
+    await client.until(() => text(client.channels.get(channel)!.stdout).includes('\n'));
+    const pid = Number(text(client.channels.get(channel)!.stdout).trim());
+    const t0 = performance.now();
+    client.command((e, now) => e.close(channel, now));
+    await client.closed(channel);
+    expect(performance.now() - t0).toBeLessThan(900);
+    expect(alive(pid)).toBe(true);
+    expect(await waitGone(pid)).toBe(true);
+    expect(readFileSync(done, 'utf8')).toBe('done\n');
+  });
+
+  it('a client that closes as soon as it sees our EOF still gets the exit status, 30 times out of 30', async () => {
+    const statuses: Array<number | string | undefined> = [];
+    for (let i = 0; i < 30; i++) {
+      const { channel } = await client.open();
+      client.closingOnEof.add(channel);
+      client.eof(channel);
+      expect(await client.request(channel, { type: 'exec', command: i % 10 === 9 ? 'kill -TERM $$' : 'exit 3' })).toBe(true);
+      await client.closed(channel);
+      const log = client.channels.get(channel)!;
+      statuses.push(log.exit?.status ?? log.exit?.signal);
+      // The report precedes the CLOSE, and nothing follows the CLOSE.
+      expect(log.order.slice(-2)).toEqual([i % 10 === 9 ? 'exit-signal' : 'exit-status', 'close']);
+    }
+    expect(statuses).toEqual(Array.from({ length: 30 }, (_, i) => (i % 10 === 9 ? 'TERM' : 3)));
+  }, 60_000);
 
   it('refuses a second exec on the same channel and X11/agent forwarding', async () => {
     const { channel } = await client.open();
@@ -590,6 +626,20 @@ describe.each(['python', 'script'] as const)('pty (%s helper)', (backend) => {
     expect(await c.request(channel, { type: 'break', lengthMs: 500 })).toBe(backend === 'python');
     expect(await c.request(channel, { type: 'signal', signal: 'INT' })).toBe(true);
     await c.closed(channel);
+  });
+
+  it('hangs up the command (SIGHUP) when the connection goes away', async () => {
+    const c2 = await TestClient.connect(ptyServer.port);
+    const { channel } = await c2.open();
+    const hup = join(dir, `hup-${backend}`);
+    await c2.request(channel, ptyReq(24, 80));
+    await c2.request(channel, { type: 'exec', command: `trap 'echo hup > ${hup}; exit 0' HUP; echo pid=$$; while :; do sleep 0.1; done` });
+    const log = c2.channels.get(channel)!;
+    await c2.until(() => /pid=\d+/.test(text(log.stdout)));
+    const pid = Number(/pid=(\d+)/.exec(text(log.stdout))![1]);
+    await c2.close();
+    expect(await waitGone(pid)).toBe(true);
+    expect(readFileSync(hup, 'utf8')).toBe('hup\n');
   });
 
   it('hangs up the command when the client closes the channel', async () => {
