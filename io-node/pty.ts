@@ -379,7 +379,9 @@ function waitClose(child: ChildProcess): Promise<{ code: number | null; signal: 
  */
 export function requirePipes(child: ChildProcess, what: string): void {
   child.once('error', () => {});
-  if (child.stdio.some((s, i) => i < 3 && s === null)) throw new Error(`cannot start ${what}: its pipes could not be created (out of file descriptors or processes?)`);
+  // On EMFILE/ENFILE Node gives up before it sets up stdio at all (child.stdio stays undefined).
+  const stdio = child.stdio as ChildProcess['stdio'] | undefined;
+  if (!stdio || stdio.some((s, i) => i < 3 && s == null)) throw new Error(`cannot start ${what}: its pipes could not be created (out of file descriptors or processes?)`);
 }
 
 function spawnPython(options: PtySpawnOptions): PtyProcess {

@@ -10,6 +10,7 @@ import { UsageError, algorithmOption, formatAddress, parseListen, splitOption, t
 import { prompt } from './prompt.ts';
 import { serve } from './serve.ts';
 import { hashPasswordForFile } from './trust-files.ts';
+import { MaxStartupsError, parseMaxStartups, type MaxStartups } from './max-startups.ts';
 import { AuthConfigError, ServerAuthPolicy, checkAuthMethodStores, formatAuthMethods, parseAuthMethods, type AuthMethodName } from './server-auth.ts';
 import { defaultStateDir, loadHostKeyFiles, loadOrCreateHostKeys } from './state-dir.ts';
 
@@ -65,6 +66,9 @@ Options:
                      MaxAuthTries and AuthenticationMethods, as the options above, and
                      ClientAliveInterval (seconds; 0 = off, the default) with ClientAliveCountMax
                      (default 3): probe a silent client, drop it after that many unanswered probes.
+                     MaxStartups=begin:rate:full (default 10:30:100) refuses new connections at
+                     random (rate% at begin, all at full) while that many have not logged in
+                     yet; MaxStartups=N refuses every one past N.
   -q, --quiet        do not log connections and login attempts on stderr.
   -h, --help         show this help.
 `;
@@ -82,6 +86,15 @@ export function parseSshdTime(text: string, what: string): number {
 function parseMaxAuthTries(text: string, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1000) throw new UsageError(`${what} ${JSON.stringify(text)} is not a whole number from 1 to 1000`);
   return Number(text);
+}
+
+function maxStartupsOption(text: string): MaxStartups {
+  try {
+    return parseMaxStartups(text);
+  } catch (err) {
+    if (err instanceof MaxStartupsError) throw new UsageError(`-o MaxStartups ${err.message}`);
+    throw err;
+  }
 }
 
 function authMethodsOption(text: string, what: string): AuthMethodName[][] {
@@ -138,6 +151,7 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
   let loginGraceMs: number | null = null;
   let keepaliveIntervalMs: number | null = null;
   let keepaliveCountMax: number | null = null;
+  let maxStartups: MaxStartups | null = null;
   const withValue = new Set(['--listen', '--host-key', '--state-dir', '-o', '--authorized-keys', '--trusted-user-ca', '--password-file', '--auth-methods', '--allow-user', '--max-auth-tries', '--banner', '--host-certificate']);
   const nonEmpty = (name: string, value: string) => {
     if (value === '') throw new UsageError(`${name} needs a file name`);
@@ -195,8 +209,9 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
         else if (lower === 'authenticationmethods') authMethods = authMethodsOption(value, '-o AuthenticationMethods');
         else if (lower === 'clientaliveinterval') keepaliveIntervalMs = parseSshdTime(value, '-o ClientAliveInterval');
         else if (lower === 'clientalivecountmax') keepaliveCountMax = parseMaxAuthTries(value, '-o ClientAliveCountMax');
+        else if (lower === 'maxstartups') maxStartups = maxStartupsOption(value);
         else if (!algorithmOption(algorithms, name, value)) {
-          throw new UsageError(`unsupported option -o ${name}; hermit serve supports KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms, LoginGraceTime, MaxAuthTries, AuthenticationMethods, ClientAliveInterval and ClientAliveCountMax`);
+          throw new UsageError(`unsupported option -o ${name}; hermit serve supports KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms, LoginGraceTime, MaxAuthTries, AuthenticationMethods, ClientAliveInterval, ClientAliveCountMax and MaxStartups`);
         }
         break;
       }
@@ -261,6 +276,7 @@ export async function cmdServe(args: readonly string[]): Promise<number> {
       ...(loginGraceMs !== null ? { loginGraceMs } : {}),
       ...(keepaliveIntervalMs !== null ? { keepaliveIntervalMs } : {}),
       ...(keepaliveCountMax !== null ? { keepaliveCountMax } : {}),
+      ...(maxStartups !== null ? { maxStartups } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

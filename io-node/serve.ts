@@ -11,6 +11,7 @@ import { OpenFailure } from '../core/index.ts';
 import { createSessionHandler, serverAccount, type ServerConnectionContext, type SessionHandlerOptions } from './server-sessions.ts';
 import { ConnectionPump } from './connection-pump.ts';
 import { nodeCrypto } from './crypto-node.ts';
+import { DEFAULT_MAX_STARTUPS, formatMaxStartups, refusesStartup, type MaxStartups } from './max-startups.ts';
 import type { AlgorithmOptions } from './probe.ts';
 
 export interface ServeOptions {
@@ -38,6 +39,8 @@ export interface ServeOptions {
   /** ClientAliveInterval / ClientAliveCountMax: probe a silent client with keepalive@openssh.com. */
   readonly keepaliveIntervalMs?: number;
   readonly keepaliveCountMax?: number;
+  /** Bound on connections that have not logged in yet (OpenSSH MaxStartups, default 10:30:100). */
+  readonly maxStartups?: MaxStartups;
   /**
    * Sessions (exec, shell with the system shell, subsystems, ptys) and forwarding (-L, -R, -W,
    * Unix sockets) for authenticated users, see io-node/server-sessions.ts; false refuses every channel.
@@ -79,6 +82,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (options.sessions !== false) serverAccount();
 
   const pumps = new Set<ConnectionPump>();
+  const maxStartups = options.maxStartups ?? DEFAULT_MAX_STARTUPS;
+  let unauthenticated = 0;
   const accept = (socket: Socket): void => {
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     let engine: SshEngine;
@@ -90,6 +95,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       return;
     }
     log(`${peer}: connected`);
+    let awaitingLogin = false;
+    const loggedInOrGone = () => {
+      if (awaitingLogin) unauthenticated--;
+      awaitingLogin = false;
+    };
     const auth = options.auth?.connection({ address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
     const sessions = options.sessions === false ? null : createSessionHandler({ ...options.sessions, log: (line) => log(`${peer}: ${line}`) });
     let username = '';
@@ -124,6 +134,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       },
       onEvent: (event) => {
         if (event.type === 'authSuccess') {
+          loggedInOrGone();
           username = event.username;
           log(`${peer}: authenticated as ${event.username} (${event.method})`);
         }
@@ -137,7 +148,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       },
     });
     pumps.add(pump);
+    unauthenticated++;
+    awaitingLogin = true;
     void pump.closed.then((reason) => {
+      loggedInOrGone();
       sessions?.close();
       pumps.delete(pump);
       log(`${peer}: closed${reason ? `: ${reason.message}` : ''}`);
@@ -145,6 +159,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
   let lastShortage = -Infinity;
   const server = createServer((socket: Socket) => {
+    if (refusesStartup(maxStartups, unauthenticated)) {
+      log(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: refused: ${unauthenticated} connections have not logged in yet (MaxStartups ${formatMaxStartups(maxStartups)})`);
+      socket.destroy();
+      return;
+    }
     // Whatever one connection runs into (no descriptors for a file or a pipe, a failed look-up)
     // ends that connection, never the server.
     try {
@@ -156,7 +175,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   });
   const onListenerError = (err: NodeJS.ErrnoException): void => {
     if (err.code === 'EMFILE' || err.code === 'ENFILE') {
-      // libuv already closed the connection it could not take; say so once a second, not per client.
+      // libuv normally closes a connection it has no descriptor for without telling us (it keeps a
+      // spare one for that); this is the case where even that failed. Say so once a second.
       const now = performance.now();
       if (now - lastShortage >= 1000) log(`listener: out of file descriptors (${err.code}): new connections are dropped until some close`);
       lastShortage = now;

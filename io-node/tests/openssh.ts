@@ -405,10 +405,19 @@ export interface HermitServer {
   output(): { stdout: string; stderr: string };
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** Whether the server process is still running. */
+  running(): boolean;
+  /** The server's process id (the shell that lowered the descriptor limit exec'd into it). */
+  readonly pid?: number;
 }
 
-export async function startHermitServe(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<HermitServer> {
-  const child = spawn(process.execPath, [cliPath, 'serve', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+export async function startHermitServe(args: readonly string[], env?: NodeJS.ProcessEnv, options: { descriptorLimit?: number } = {}): Promise<HermitServer> {
+  const argv = [cliPath, 'serve', '--listen', '127.0.0.1:0', ...args];
+  // Node raises the soft descriptor limit to the hard one, so the shell lowers both.
+  const child =
+    options.descriptorLimit === undefined
+      ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env })
+      : spawn('/bin/sh', ['-c', `ulimit -n ${options.descriptorLimit} && exec "$0" "$@"`, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   const output = collect(child);
   const m = await waitForOutput(child, 'hermit serve', /^listening on 127\.0\.0\.1:(\d+)$/m, 60_000, output);
   return {
@@ -416,6 +425,8 @@ export async function startHermitServe(args: readonly string[], env?: NodeJS.Pro
     banner: output.stdout,
     output: () => ({ ...output }),
     stop: () => stopChild(child),
+    running: () => child.exitCode === null && child.signalCode === null,
+    ...(child.pid !== undefined ? { pid: child.pid } : {}),
   };
 }
 

@@ -380,11 +380,12 @@ describe.concurrent('hermit command-line helpers', () => {
 
   it('hermit serve refuses contradictory or unreadable authentication settings', async () => {
     const hostKey = ['--host-key', key['host']!];
-    const [noStore, missing, badTime, badMethod] = await Promise.all([
+    const [noStore, missing, badTime, badMethod, badStartups] = await Promise.all([
       runHermit(['serve', ...hostKey, '--authorized-keys', join(dir, 'authorized_keys'), '--auth-methods', 'publickey,password']),
       runHermit(['serve', ...hostKey, '--authorized-keys', join(dir, 'nope')]),
       runHermit(['serve', ...hostKey, '-o', 'LoginGraceTime=soon']),
       runHermit(['serve', '--auth-methods', 'publickey,gssapi-with-mic']),
+      runHermit(['serve', ...hostKey, '-o', 'MaxStartups=100:30:10']),
     ]);
     expect(noStore.code).toBe(2);
     expect(noStore.stderr).toMatch(/authentication method password .* needs --password-file FILE/);
@@ -394,5 +395,7 @@ describe.concurrent('hermit command-line helpers', () => {
     expect(badTime.stderr).toMatch(/LoginGraceTime "soon" is not a time/);
     expect(badMethod.code).toBe(2);
     expect(badMethod.stderr).toMatch(/unknown authentication method "gssapi-with-mic"/);
+    expect(badStartups.code).toBe(2);
+    expect(badStartups.stderr).toMatch(/-o MaxStartups "100:30:10": need 1 <= begin <= full/);
   });
 });
