@@ -19,6 +19,7 @@ import { ConnectionPump, dialTcp } from '../connection-pump.ts';
 import { nodeCrypto } from '../crypto-node.ts';
 import { generateHostKey } from '../keys.ts';
 import { detectPtyBackend } from '../pty.ts';
+import { serve } from '../serve.ts';
 import { createSessionHandler, type ServerConnectionContext, type SessionHandlerOptions } from '../server-sessions.ts';
 
 // ---------------------------------------------------------------- server
@@ -763,6 +764,37 @@ describe('forwarding', () => {
     } finally {
       await c.close();
       await off.close();
+    }
+  });
+});
+
+describe('serve() refusing channel types (RFC 4254 5.1)', () => {
+  it('an unknown type gets UNKNOWN_CHANNEL_TYPE (3), a known one it does not offer ADMINISTRATIVELY_PROHIBITED (1)', async () => {
+    const running = await serve({
+      host: '127.0.0.1',
+      port: 0,
+      hostKeys: [hostKey],
+      auth: {
+        connection: () => ({
+          decide: (d: Decision) => {
+            if (d.kind === 'authMethods') return [['publickey']];
+            if (d.kind === 'authPublicKey') return d.key.blob.length === clientKey.publicKey.blob.length && d.key.blob.every((b, i) => b === clientKey.publicKey.blob[i]);
+            return false;
+          },
+        }),
+      },
+    });
+    const c = await TestClient.connect(running.port);
+    try {
+      expect(await c.open({ type: 'other', name: 'foo@example.com', data: new Uint8Array([0, 0, 0, 1, 0x41]) })).toMatchObject({ confirmed: false, reason: 3, description: 'unknown channel type foo@example.com' });
+      expect(await c.open({ type: 'x11', originatorAddress: '127.0.0.1', originatorPort: 6010 })).toMatchObject({ confirmed: false, reason: 1 });
+      expect(await c.open({ type: 'auth-agent@openssh.com' })).toMatchObject({ confirmed: false, reason: 1 });
+      // Refusals leave the connection usable.
+      const r = await c.exec('echo still here');
+      expect(text(r.stdout)).toBe('still here\n');
+    } finally {
+      await c.close();
+      await running.close();
     }
   });
 });
