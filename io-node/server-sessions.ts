@@ -64,7 +64,23 @@ export interface SessionHandlerOptions {
   readonly gatewayPorts?: boolean;
   /** Which pty helper to use: 'auto' (default: python3, else script), one of them, or false to refuse ptys. */
   readonly pty?: 'auto' | PtyBackend | false;
+  /**
+   * Starts a session's command (default: a child process with pipes, or under a pty helper when
+   * the client asked for a terminal). An embedder can run commands its own way; the property tests
+   * use it to drive every order of output end, exit and client EOF/CLOSE.
+   */
+  readonly launch?: (command: CommandSpec) => RunningCommand;
   readonly log?: (line: string) => void;
+}
+
+/** What a session asks to run: `file` with `argv` (argv[0] included), in `cwd`, with `env`. */
+export interface CommandSpec {
+  readonly file: string;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  /** Set when the client asked for a terminal (pty-req). */
+  readonly pty: { readonly size: PtySize; readonly modes: TerminalModes; readonly backend: PtyBackend } | null;
 }
 
 export type SessionHandler = ConnectionHandler;
@@ -75,7 +91,7 @@ const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 const USER_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/games';
 const ROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-interface ExitInfo {
+export interface ExitInfo {
   readonly code: number | null;
   readonly signal: string | null;
   readonly coreDumped: boolean;
@@ -84,7 +100,7 @@ interface ExitInfo {
 }
 
 /** A started command, with or without a pty. */
-interface RunningCommand {
+export interface RunningCommand {
   readonly stdin: Writable;
   readonly outputs: ReadonlyArray<{ readonly stream: Readable; readonly dataType: 0 | 1 }>;
   readonly exited: Promise<ExitInfo>;
@@ -158,6 +174,11 @@ function runPlain(file: string, argv: readonly string[], env: Record<string, str
     // No terminal, no hang-up (sshd sends none): the command only loses its stdin.
     hangup: () => child.stdin?.destroy(),
   };
+}
+
+function launchCommand(spec: CommandSpec): RunningCommand {
+  if (spec.pty) return runPty(spawnPty({ file: spec.file, argv: spec.argv, env: { ...spec.env }, cwd: spec.cwd, size: spec.pty.size, modes: spec.pty.modes, backend: spec.pty.backend }));
+  return runPlain(spec.file, spec.argv, { ...spec.env }, spec.cwd);
 }
 
 function runPty(pty: PtyProcess): RunningCommand {
@@ -305,12 +326,8 @@ class Session {
     }
     const what = forced !== undefined ? `forced command (${req.type})` : req.type === 'exec' ? `exec ${JSON.stringify(req.command)}` : req.type === 'shell' ? 'shell' : `subsystem ${req.name}`;
     try {
-      if (this.ptyRequest && this.config.ptyBackend) {
-        const pty = spawnPty({ file, argv, env, cwd: this.config.cwd, size: this.size, modes: this.ptyRequest.modes as TerminalModes, backend: this.config.ptyBackend });
-        this.cmd = runPty(pty);
-      } else {
-        this.cmd = runPlain(file, argv, env, this.config.cwd);
-      }
+      const pty = this.ptyRequest && this.config.ptyBackend ? { size: this.size, modes: this.ptyRequest.modes as TerminalModes, backend: this.config.ptyBackend } : null;
+      this.cmd = this.config.launch({ file, argv, env, cwd: this.config.cwd, pty });
     } catch (err) {
       this.config.log(`channel ${this.channel}: ${what} failed: ${(err as Error).message}`);
       this.cmd = null;
@@ -496,6 +513,7 @@ interface ResolvedOptions {
   readonly subsystems: Readonly<Record<string, readonly string[]>>;
   readonly acceptEnv: readonly RegExp[];
   readonly ptyBackend: PtyBackend | null;
+  readonly launch: (command: CommandSpec) => RunningCommand;
   readonly log: (line: string) => void;
 }
 
@@ -510,6 +528,7 @@ function resolveOptions(options: SessionHandlerOptions): ResolvedOptions {
     subsystems: options.subsystems ?? (existsSync(SFTP_SERVER) ? { sftp: [SFTP_SERVER] } : {}),
     acceptEnv: (options.acceptEnv ?? DEFAULT_ACCEPT_ENV).map(envPattern),
     ptyBackend: pty === false ? null : detectPtyBackend(pty === 'auto' ? undefined : pty),
+    launch: options.launch ?? launchCommand,
     log: options.log ?? (() => {}),
   };
 }
