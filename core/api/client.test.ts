@@ -1,0 +1,402 @@
+/**
+ * The client API on the in-memory runtime: a scripted server engine on virtual time, no sockets.
+ */
+import { describe, expect, it } from 'vitest';
+import { SshEngine } from '../engine.ts';
+import { pureCrypto } from '../crypto/pure.ts';
+import type { Decision, SshEvent } from '../events.ts';
+import { generatePrivateKey } from '../keys/private-key.ts';
+import { publicKeysEqual } from '../keys/public-key.ts';
+import { seededRandom } from '../random.ts';
+import { MemoryNetwork, MemoryRuntime, type MemoryStream } from '../testing/memory-runtime.ts';
+import { ConnectionDriver } from './driver.ts';
+import { connect, type ClientOptions } from './client.ts';
+import { ChannelOpenError, ChannelRequestError, ConnectionClosedError, ProcessError, TimeoutError, AbortError } from './errors.ts';
+import type { ByteStream } from './runtime.ts';
+
+const hostKey = generatePrivateKey('ed25519', seededRandom('api host key'), pureCrypto);
+const userKey = generatePrivateKey('ed25519', seededRandom('api user key'), pureCrypto);
+const otherKey = generatePrivateKey('ed25519', seededRandom('api other key'), pureCrypto);
+const FAST = { kex: 'curve25519-sha256', cipher: 'chacha20-poly1305@openssh.com' };
+
+interface ServerLog {
+  requests: string[];
+  signals: string[];
+  sizes: Array<[number, number]>;
+  env: Record<string, string>;
+  connections: number;
+  /** Bytes a `hold` command has been sent so far. */
+  held: number;
+}
+
+/** A server engine with scripted commands: echo, cat, fail, sleep, count N, hold. */
+function startServer(runtime: MemoryRuntime, address = 'server:22', extra: { loginSilently?: boolean } = {}): ServerLog {
+  const log: ServerLog = { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0 };
+  void runtime.listenTcp(address.split(':')[0]!, Number(address.split(':')[1]), (stream) => serveOne(runtime, stream, log, extra));
+  return log;
+}
+
+function serveOne(runtime: MemoryRuntime, stream: ByteStream, log: ServerLog, extra: { loginSilently?: boolean }): void {
+  log.connections++;
+  const engine = new SshEngine({ role: 'server', now: runtime.now(), crypto: pureCrypto, hostKeys: [hostKey], algorithms: FAST });
+  const sessions = new Map<number, { command: string | null; pty: boolean }>();
+  let driver!: ConnectionDriver;
+  const run = (fn: (e: SshEngine, now: number) => void): void => driver.command(fn);
+  const finish = (ch: number, status: number): void =>
+    run((e, now) => {
+      e.eof(ch, now);
+      e.channelRequest(ch, { type: 'exit-status', status }, false, now);
+      e.close(ch, now);
+    });
+  const start = (ch: number, command: string): void => {
+    const [name, arg] = command.split(' ');
+    if (name === 'echo') {
+      run((e, now) => e.write(ch, new TextEncoder().encode(`${command.slice(5)}\n`), now));
+      finish(ch, 0);
+    } else if (name === 'fail') {
+      run((e, now) => e.write(ch, new TextEncoder().encode('it failed\n'), now, 1));
+      finish(ch, 3);
+    } else if (name === 'count') {
+      const n = Number(arg);
+      const chunk = new Uint8Array(16 * 1024).fill(0x61);
+      for (let sent = 0; sent < n; sent += chunk.length) run((e, now) => e.write(ch, chunk.subarray(0, Math.min(chunk.length, n - sent)), now));
+      finish(ch, 0);
+    } else if (name === 'hold') {
+      // Writes as fast as the window lets it (channelDrain refills), counting what left.
+      const chunk = new Uint8Array(32 * 1024);
+      const refill = (): void => {
+        for (let i = 0; i < 8 && log.held < 64 * 1024 * 1024; i++) {
+          run((e, now) => e.write(ch, chunk, now));
+          log.held += chunk.length;
+          if (e0().channelInfo(ch).bufferedAmount > 256 * 1024) break;
+        }
+      };
+      holders.set(ch, refill);
+      refill();
+    }
+  };
+  const e0 = (): SshEngine => engine;
+  const holders = new Map<number, () => void>();
+  const decide = (d: Decision): unknown => {
+    switch (d.kind) {
+      case 'authMethods':
+        return [['publickey'], ['password'], ['keyboard-interactive']];
+      case 'authPassword':
+        return d.password === 'pw';
+      case 'authPublicKey':
+        return publicKeysEqual(d.key, userKey.publicKey);
+      case 'authKeyboardInteractive':
+        if (d.responses === null) return { prompts: [{ prompt: 'Code: ', echo: false }] };
+        return d.responses[0] === '1234';
+      case 'channelOpen':
+        if (d.request.type === 'session') return (sessions.set(d.channel, { command: null, pty: false }), true);
+        if (d.request.type === 'direct-tcpip') return d.request.host === 'echo' && d.request.port === 7 ? true : { reason: 2, description: 'connect refused' };
+        return false;
+      case 'channelRequest': {
+        const r = d.request;
+        log.requests.push(r.type);
+        const s = sessions.get(d.channel);
+        if (!s) return false;
+        if (r.type === 'pty-req') return (s.pty = true);
+        if (r.type === 'exec') {
+          if (r.command === 'refuse') return false;
+          s.command = r.command;
+          queueMicrotask(() => start(d.channel, r.command));
+          return true;
+        }
+        if (r.type === 'shell') {
+          s.command = 'cat';
+          return true;
+        }
+        if (r.type === 'subsystem') {
+          s.command = r.name === 'echo-sub' ? 'cat' : null;
+          return r.name === 'echo-sub';
+        }
+        if (r.type === 'break') return true;
+        return false;
+      }
+      default:
+        return false;
+    }
+  };
+  const onEvent = (e: SshEvent): void => {
+    if (!('channel' in e)) return;
+    const s = sessions.get(e.channel);
+    if (e.type === 'channelData') {
+      run((en, now) => en.consumed(e.channel, e.data.length, now));
+      if (!s || s.command === 'cat') run((en, now) => en.write(e.channel, e.data, now));
+    } else if (e.type === 'channelEof') {
+      if (!s || s.command === 'cat') finish(e.channel, 0);
+    } else if (e.type === 'channelRequest') {
+      const r = e.request;
+      if (r.type === 'env') log.env[r.name] = r.value;
+      if (r.type === 'window-change') log.sizes.push([r.cols, r.rows]);
+      if (r.type === 'signal') {
+        log.signals.push(r.signal);
+        run((en, now) => {
+          en.channelRequest(e.channel, { type: 'exit-signal', signal: r.signal, coreDumped: false, message: '', language: '' }, false, now);
+          en.close(e.channel, now);
+        });
+      }
+    } else if (e.type === 'channelDrain') holders.get(e.channel)?.();
+    else if (e.type === 'channelPeerClosed' || e.type === 'channelClosed') holders.delete(e.channel);
+  };
+  if (extra.loginSilently) return; // never speaks: for timeouts
+  driver = new ConnectionDriver(engine, stream, runtime, { onDecision: decide, onEvent });
+}
+
+function setup(): { client: MemoryRuntime; server: MemoryRuntime; log: ServerLog; options: ClientOptions } {
+  const network = new MemoryNetwork();
+  const client = new MemoryRuntime({ network });
+  const server = new MemoryRuntime({ network });
+  const log = startServer(server);
+  const options: ClientOptions = { host: 'server', port: 22, username: 'alice', privateKeys: [userKey], hostKey: () => true, algorithms: FAST };
+  return { client, server, log, options };
+}
+
+describe('core/api client on the in-memory runtime', () => {
+  it('run collects text, exit status and stderr; check throws a ProcessError with the result', async () => {
+    const { client, options } = setup();
+    const conn = await connect(client, options);
+    const echo = await conn.run('echo hello world');
+    expect(echo).toEqual({ stdout: 'hello world\n', stderr: '', exitStatus: 0, exitSignal: null });
+    const failed = await conn.run('fail');
+    expect(failed.exitStatus).toBe(3);
+    expect(failed.stderr).toBe('it failed\n');
+    const error = await conn.run('fail', { check: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProcessError);
+    expect((error as ProcessError).result.stderr).toBe('it failed\n');
+    expect((error as ProcessError).message).toContain('exited with status 3');
+    const bytes = await conn.run('echo x', { encoding: null });
+    expect(bytes.stdout).toEqual(new TextEncoder().encode('x\n'));
+    await conn.close();
+    await conn.close(); // idempotent
+  });
+
+  it('input is fed to stdin (string, bytes, async iterable), output comes back whole', async () => {
+    const { client, options } = setup();
+    const conn = await connect(client, options);
+    expect((await conn.run('cat', { input: 'abc' })).stdout).toBe('abc');
+    async function* parts(): AsyncIterable<Uint8Array> {
+      for (let i = 0; i < 40; i++) yield new Uint8Array(10_000).fill(48 + (i % 10));
+    }
+    const out = await conn.run('cat', { input: parts(), encoding: null });
+    expect(out.stdout.length).toBe(400_000);
+    expect(out.stdout[10_000]).toBe(49);
+    await conn.close();
+  });
+
+  it('a refused exec rejects with ChannelRequestError; a refused direct-tcpip with ChannelOpenError', async () => {
+    const { client, options } = setup();
+    const conn = await connect(client, options);
+    await expect(conn.run('refuse')).rejects.toBeInstanceOf(ChannelRequestError);
+    await expect(conn.openDirectTcpip('elsewhere', 80)).rejects.toBeInstanceOf(ChannelOpenError);
+    await expect(conn.subsystem('nope').exit).rejects.toThrow(/subsystem.*nope/);
+    await conn.close();
+  });
+
+  it('spawn streams: env, pty, resize, signal, break, exit by signal', async () => {
+    const { client, options, log } = setup();
+    const conn = await connect(client, options);
+    const proc = conn.spawn('hold-forever', { env: { LANG: 'C' }, pty: { cols: 100, rows: 30 } });
+    await proc.started;
+    proc.resize(120, 40);
+    expect(await proc.break(200)).toBe(true);
+    proc.signal('SIGTERM');
+    expect(() => proc.signal('bad name')).toThrow(/not a signal name/);
+    const exit = await proc.exit;
+    expect(exit.exitSignal?.signal).toBe('TERM');
+    expect(exit.exitStatus).toBeNull();
+    expect(log.env).toEqual({ LANG: 'C' });
+    expect(log.sizes).toEqual([[120, 40]]);
+    expect(log.requests).toEqual(['pty-req', 'exec', 'break']);
+    await conn.close();
+  });
+
+  it('shell and subsystem run over the same session machinery', async () => {
+    const { client, options, log } = setup();
+    const conn = await connect(client, options);
+    const shell = conn.shell();
+    await shell.stdin.write('ls\n');
+    await shell.stdin.end();
+    const chunks: string[] = [];
+    for await (const c of shell.stdout) chunks.push(new TextDecoder().decode(c));
+    expect(chunks.join('')).toBe('ls\n');
+    expect((await shell.exit).exitStatus).toBe(0);
+    expect(log.requests.slice(0, 2)).toEqual(['pty-req', 'shell']);
+    const sub = conn.subsystem('echo-sub');
+    await sub.stdin.write('ping');
+    await sub.stdin.end();
+    expect(new TextDecoder().decode((await sub.stdout.read())!)).toBe('ping');
+    await conn.close();
+  });
+
+  it('the window reopens only as the consumer reads: a reader that stops holds the sender', async () => {
+    const { client, options, log } = setup();
+    const conn = await connect(client, { ...options, channelWindow: 256 * 1024 });
+    const proc = conn.spawn('hold');
+    await proc.started;
+    await client.advance(10);
+    // The server may send one window (256 KiB) and buffer up to its own high water; nothing more.
+    const sentBefore = log.held;
+    expect(proc.stdout.bufferedAmount).toBeLessThanOrEqual(256 * 1024);
+    await client.advance(10);
+    expect(log.held).toBe(sentBefore);
+    // Read 1 MiB: the sender moves on by about as much.
+    let got = 0;
+    while (got < 1024 * 1024) got += (await proc.stdout.read())!.length;
+    await client.advance(10);
+    expect(log.held).toBeGreaterThan(sentBefore + 512 * 1024);
+    expect(log.held).toBeLessThan(sentBefore + 2 * 1024 * 1024);
+    await conn.close();
+  });
+
+  it('direct-tcpip channel as a byte pipe; close is idempotent even after the peer closed', async () => {
+    const { client, options } = setup();
+    const conn = await connect(client, options);
+    const ch = await conn.openDirectTcpip('echo', 7);
+    await ch.writer.write('round trip');
+    expect(new TextDecoder().decode((await ch.reader.read())!)).toBe('round trip');
+    await ch.writer.end();
+    expect(await ch.reader.read()).toBeNull();
+    await ch.closed;
+    await ch.close();
+    await ch.close();
+    await conn.close();
+  });
+
+  it('password, keyboard-interactive and a host key callback that refuses', async () => {
+    const { client, options } = setup();
+    const byPassword = await connect(client, { ...options, privateKeys: [otherKey], password: 'pw' });
+    expect((await byPassword.run('echo p')).stdout).toBe('p\n');
+    await byPassword.close();
+    const prompts: string[] = [];
+    const byKbd = await connect(client, {
+      ...options,
+      privateKeys: [],
+      keyboardInteractive: (c) => (prompts.push(...c.prompts.map((p) => p.prompt)), ['1234']),
+    });
+    expect(prompts).toEqual(['Code: ']);
+    await byKbd.close();
+    await expect(connect(client, { ...options, privateKeys: [otherKey], password: 'wrong' })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await expect(connect(client, { ...options, hostKey: () => false })).rejects.toMatchObject({ code: 'HOST_KEY_REJECTED' });
+  });
+
+  it('a host key policy object: its explanation is the rejection, its algorithm order is applied', async () => {
+    const { client, options } = setup();
+    const why = new Error('Host key for server has changed: SHA256:… (known_hosts:3); remove the line with ssh-keygen -R server');
+    await expect(connect(client, { ...options, hostKey: { verify: () => Promise.reject(why) } })).rejects.toBe(why);
+    let asked = 0;
+    const conn = await connect(client, {
+      ...options,
+      hostKey: { verify: async () => void asked++, preferredHostKeyAlgorithms: () => '^ssh-ed25519' },
+    });
+    expect(asked).toBe(1);
+    expect(conn.algorithms?.hostKey).toBe('ssh-ed25519');
+    await conn.close();
+  });
+
+  it('log records what ssh -v shows', async () => {
+    const { client, options } = setup();
+    const records: string[] = [];
+    const conn = await connect(client, { ...options, log: (r) => records.push(`${r.event}: ${r.message}`) });
+    await conn.close();
+    expect(records[0]).toBe('connect: Connecting to server port 22.');
+    expect(records.some((r) => r.startsWith('version: Remote software version SSH-2.0-'))).toBe(true);
+    expect(records.some((r) => r.startsWith('kex: kex: curve25519-sha256, host key ssh-ed25519, cipher chacha20-poly1305@openssh.com'))).toBe(true);
+    expect(records.some((r) => r.startsWith('hostKey: Server host key: ssh-ed25519 SHA256:'))).toBe(true);
+    expect(records).toContain('authenticated: Authenticated to server using "publickey".');
+  });
+
+  it('dial failures, login timeouts and aborts reject with typed errors', async () => {
+    const { client, options } = setup();
+    await expect(connect(client, { ...options, host: 'nowhere' })).rejects.toMatchObject({ code: 'ECONNREFUSED', message: 'cannot connect to nowhere port 22: connection refused' });
+    const network = client.network;
+    const silent = new MemoryRuntime({ network });
+    startServer(silent, 'silent:22', { loginSilently: true });
+    const timing = connect(client, { ...options, host: 'silent', loginTimeout: 5_000 });
+    const caught = timing.catch((e: unknown) => e);
+    await client.advance(5_001);
+    expect(await caught).toBeInstanceOf(TimeoutError);
+    const controller = new AbortController();
+    const aborted = connect(client, { ...options, host: 'silent', signal: controller.signal }).catch((e: unknown) => e);
+    await client.advance(1);
+    controller.abort();
+    expect(await aborted).toBeInstanceOf(AbortError);
+    await expect(connect(client, { ...options, signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it('operations after the connection is lost reject with ConnectionClosedError; output cut short is an error', async () => {
+    const { client, options, server } = setup();
+    let serverEnd: MemoryStream | null = null;
+    const network = client.network;
+    network.listeners.delete('server:22');
+    await server.listenTcp('server', 22, (s) => {
+      serverEnd = s as MemoryStream;
+      serveOne(server, s, { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0 }, {});
+    });
+    const conn = await connect(client, options);
+    const proc = conn.spawn('hold');
+    await proc.stdout.read();
+    serverEnd!.reset();
+    await client.advance(1);
+    await expect(proc.exit).rejects.toBeInstanceOf(ConnectionClosedError);
+    await expect((async () => { for (;;) if ((await proc.stdout.read()) === null) return 'ended'; })()).rejects.toMatchObject({ lost: true });
+    expect(() => conn.spawn('echo')).toThrow(ConnectionClosedError);
+    expect(conn.isOpen).toBe(false);
+    await conn.close();
+  });
+
+  it('jump: each hop runs over a direct-tcpip channel of the one before', async () => {
+    const network = new MemoryNetwork();
+    const client = new MemoryRuntime({ network });
+    const server = new MemoryRuntime({ network });
+    const target = startServer(server, 'target:22');
+    const hops = { hop1: 0, hop2: 0 };
+    for (const name of ['hop1', 'hop2'] as const) await server.listenTcp(name, 22, (stream) => (hops[name]++, relay(server, stream)));
+    const base: ClientOptions = { host: 'x', username: 'alice', privateKeys: [userKey], hostKey: () => true, algorithms: FAST };
+    const conn = await connect(client, { ...base, host: 'target', jump: [{ ...base, host: 'hop1' }, { ...base, host: 'hop2' }] });
+    expect((await conn.run('echo through')).stdout).toBe('through\n');
+    expect([hops.hop1, hops.hop2, target.connections]).toEqual([1, 1, 1]);
+    await conn.close();
+    // A hop that refuses the next one fails the whole connect with its reason.
+    await expect(connect(client, { ...base, host: 'nowhere', jump: [{ ...base, host: 'hop1' }] })).rejects.toBeInstanceOf(ChannelOpenError);
+  });
+});
+
+/** A server that authenticates like the scripted one, counts it, and forwards direct-tcpip to the in-memory network. */
+function relay(runtime: MemoryRuntime, stream: ByteStream): void {
+  const engine = new SshEngine({ role: 'server', now: runtime.now(), crypto: pureCrypto, hostKeys: [hostKey], algorithms: FAST });
+  const targets = new Map<number, ByteStream>();
+  const driver: ConnectionDriver = new ConnectionDriver(engine, stream, runtime, {
+    onDecision: async (d) => {
+      if (d.kind === 'authMethods') return [['publickey']];
+      if (d.kind === 'authPublicKey') return publicKeysEqual(d.key, userKey.publicKey);
+      if (d.kind === 'channelOpen' && d.request.type === 'direct-tcpip') {
+        const target = await runtime.connectTcp(d.request.host, d.request.port).catch(() => null);
+        if (!target) return { reason: 2, description: 'connect failed' };
+        targets.set(d.channel, target);
+        // The target speaks first; hold its bytes until our confirmation has gone out.
+        const pending: Uint8Array[] = [];
+        const flush = (): void => {
+          if (engine.channelInfo(d.channel).phase.stage !== 'open') return void queueMicrotask(flush);
+          for (const bytes of pending.splice(0)) driver.command((e, now) => e.write(d.channel, bytes, now));
+        };
+        target.start({
+          data: (bytes) => (pending.push(bytes), flush()),
+          end: () => driver.command((e, now) => e.eof(d.channel, now)),
+          close: () => driver.command((e, now) => e.close(d.channel, now)),
+          drain: () => {},
+        });
+        return true;
+      }
+      return false;
+    },
+    onEvent: (e) => {
+      if (e.type === 'channelData') {
+        targets.get(e.channel)?.write(e.data);
+        driver.command((en, now) => en.consumed(e.channel, e.data.length, now));
+      } else if (e.type === 'channelEof') targets.get(e.channel)?.end();
+    },
+  });
+}

@@ -1,0 +1,634 @@
+/**
+ * The client half of the promise API (DESIGN.md section 3), written once over a {@link Runtime}:
+ * `connect()` dials (or takes a given stream), runs the engine through the {@link ConnectionDriver},
+ * checks the host key, authenticates (RFC 4252 publickey / password, RFC 4256 keyboard-interactive)
+ * and resolves with an {@link SshConnection} that opens channels (RFC 4254).
+ *
+ * Adapters pass `views`, which turn the runtime-neutral process and channel into the runtime's
+ * streams (Node streams, Web streams); without it the core objects are handed out as they are.
+ */
+import { SshEngine, type SshEngineOptions, type SshStatistics } from '../engine.ts';
+import { SshError } from '../errors.ts';
+import type { Decision, HostKeyDecision, NegotiatedAlgorithms, SshEvent } from '../events.ts';
+import type { ClientAuthMethod, ClientAuthOptions } from '../auth/client.ts';
+import type { ChannelOpenRequest, ChannelRequest, GlobalRequest } from '../connection/messages.ts';
+import type { CryptoProvider } from '../crypto/provider.ts';
+import type { PrivateKey } from '../keys/private-key.ts';
+import { publicKeysEqual, type PublicKey } from '../keys/public-key.ts';
+import { sign } from '../keys/signature.ts';
+import { SshChannel, type ChannelHost } from './channel.ts';
+import { ConnectionDriver, type CloseReason } from './driver.ts';
+import { AbortError, ConnectionClosedError, GlobalRequestError, ProcessError, TimeoutError, type RunResult } from './errors.ts';
+import { SshProcess, type SessionOptions, type SessionStart } from './process.ts';
+import type { ByteStream, Runtime } from './runtime.ts';
+
+/** One line of protocol progress, what `ssh -v` shows. */
+export interface LogRecord {
+  readonly level: 'debug' | 'info' | 'warn';
+  /** A stable name: connect, connected, kex, hostKey, extInfo, auth, authenticated, banner, debug, closed. */
+  readonly event: string;
+  readonly message: string;
+}
+
+/** A known_hosts policy (io-node's and io-deno's HostKeyPolicy), or anything that decides like one. */
+export interface HostKeyVerifier {
+  /** Resolve to accept; reject with an error that explains the refusal (it becomes connect's rejection). */
+  verify(question: Pick<HostKeyDecision, 'hostKey' | 'fingerprint' | 'certificate'>): Promise<unknown>;
+  /** `^…` host key algorithms to prefer (those of keys already known), or null. Applied unless `algorithms.hostKey` is given. */
+  preferredHostKeyAlgorithms?(): string | null;
+}
+
+/** Something that answers the engine's credential decisions (sign, password, keyboardInteractive, …). */
+export interface CredentialSource {
+  readonly clientAuth: Omit<ClientAuthOptions, 'username'>;
+  handles(decision: Decision): boolean;
+  answer(decision: Decision): Promise<unknown>;
+  close?(): Promise<void>;
+}
+
+export interface KeyboardInteractiveChallenge {
+  readonly name: string;
+  readonly instruction: string;
+  readonly prompts: ReadonlyArray<{ readonly prompt: string; readonly echo: boolean }>;
+}
+
+export interface ClientOptions {
+  readonly host: string;
+  /** Default 22. */
+  readonly port?: number;
+  readonly username: string;
+  /** Keys offered for `publickey` authentication, in order (RFC 4252 section 7). */
+  readonly privateKeys?: readonly PrivateKey[];
+  /** For `password` authentication (RFC 4252 section 8): the password, or a function asked per attempt (null: stop). */
+  readonly password?: string | ((attempt: number, prompt: string) => string | null | Promise<string | null>);
+  /** Answers keyboard-interactive rounds (RFC 4256): one string per prompt, or null to give up. */
+  readonly keyboardInteractive?: (challenge: KeyboardInteractiveChallenge) => readonly string[] | null | Promise<readonly string[] | null>;
+  /** Identities from files, an agent, certificates (the adapters' `readIdentities`): asked before `privateKeys`. */
+  readonly credentials?: CredentialSource;
+  /**
+   * Whether the server's host key is the right one: a callback (false or a rejection refuses), or
+   * a known_hosts policy. Required: there is no silent trust.
+   */
+  readonly hostKey: ((decision: HostKeyDecision) => boolean | Promise<boolean>) | HostKeyVerifier;
+  /** Algorithm lists, full or with OpenSSH's `+`/`-`/`^` modifiers. */
+  readonly algorithms?: SshEngineOptions['algorithms'];
+  /** Default: the runtime's provider. */
+  readonly crypto?: CryptoProvider;
+  readonly rekeyBytes?: number;
+  /** Receive window granted per channel (default 2 MiB) and largest data packet accepted (default 32 KiB). */
+  readonly channelWindow?: number;
+  readonly channelMaxPacket?: number;
+  /** Like ssh's ServerAliveInterval / ServerAliveCountMax (milliseconds; 0 disables, the default). */
+  readonly keepaliveIntervalMs?: number;
+  readonly keepaliveCountMax?: number;
+  /** Give up the TCP connect after this many milliseconds (default 30 000; 0: no limit). */
+  readonly connectTimeout?: number;
+  /** @deprecated the old name of `connectTimeout`. */
+  readonly connectTimeoutMs?: number;
+  /** The whole login (key exchange and authentication) must finish within this many milliseconds (default 120 000; 0: no limit). */
+  readonly loginTimeout?: number;
+  /** Run SSH over this stream instead of dialing (a socket, a channel of another connection, …). */
+  readonly sock?: ByteStream;
+  /** Hosts to go through first, in order, like `ssh -J a,b`: each hop is reached through a direct-tcpip channel of the one before. */
+  readonly jump?: ReadonlyArray<Omit<ClientOptions, 'jump' | 'sock' | 'signal' | 'log'>>;
+  /** Gives up connecting (and the login) when it fires. */
+  readonly signal?: AbortSignal;
+  readonly log?: (record: LogRecord) => void;
+}
+
+export interface RunOptions extends SessionOptions {
+  /** What the command reads; without it, EOF is sent at once so commands reading stdin finish. */
+  readonly input?: string | Uint8Array | AsyncIterable<Uint8Array | string>;
+  /** `'utf8'` (default): stdout and stderr as text; null: as bytes. */
+  readonly encoding?: 'utf8' | null;
+  /** Reject with a ProcessError unless the command exits with status 0. */
+  readonly check?: boolean;
+  /** Closes the channel and rejects with AbortError when it fires. */
+  readonly signal?: AbortSignal;
+}
+
+/** Turn core objects into the runtime's own streams. */
+export interface ClientViews<P, C> {
+  process(process: SshProcess): P;
+  channel(channel: SshChannel): C;
+}
+
+const identityViews: ClientViews<SshProcess, SshChannel> = { process: (p) => p, channel: (c) => c };
+
+const DEFAULT_CONNECT_TIMEOUT = 30_000;
+const DEFAULT_LOGIN_TIMEOUT = 120_000;
+
+/**
+ * Connect, verify the host key, authenticate. Resolves when the server accepted the user; rejects
+ * with the engine's typed SshError (`AUTH_FAILED`, `PEER_DISCONNECTED`, …), the host key policy's
+ * explanation, a ConnectError from the dial, a TimeoutError or an AbortError.
+ */
+export async function connect<P = SshProcess, C = SshChannel>(runtime: Runtime, options: ClientOptions, views?: ClientViews<P, C>): Promise<SshConnection<P, C>> {
+  const signal = options.signal;
+  if (signal?.aborted) throw new AbortError('connecting', signal.reason);
+  const hops: SshConnection<SshProcess, SshChannel>[] = [];
+  try {
+    let stream = options.sock;
+    if (stream === undefined && options.jump && options.jump.length > 0) {
+      const chain = [...options.jump];
+      let previous: SshConnection<SshProcess, SshChannel> | null = null;
+      for (const hop of chain) {
+        const sock: ByteStream | undefined = previous ? await previous.openStream(hop.host, hop.port ?? 22) : undefined;
+        previous = await connect(runtime, { ...hop, ...(sock ? { sock } : {}), ...(signal ? { signal } : {}), ...(options.log ? { log: options.log } : {}) });
+        hops.push(previous);
+      }
+      stream = await previous!.openStream(options.host, options.port ?? 22);
+    }
+    const connection = await connectOver(runtime, options, stream, views ?? (identityViews as unknown as ClientViews<P, C>));
+    if (hops.length > 0) connection.adoptHops(hops);
+    return connection;
+  } catch (error) {
+    for (const hop of hops.reverse()) await hop.close();
+    throw error;
+  }
+}
+
+async function connectOver<P, C>(runtime: Runtime, options: ClientOptions, given: ByteStream | undefined, views: ClientViews<P, C>): Promise<SshConnection<P, C>> {
+  const port = options.port ?? 22;
+  const log = options.log;
+  const signal = options.signal;
+  let stream = given;
+  if (stream === undefined) {
+    log?.({ level: 'debug', event: 'connect', message: `Connecting to ${options.host} port ${port}.` });
+    const timeoutMs = options.connectTimeout ?? options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT;
+    stream = await runtime.connectTcp(options.host, port, { timeoutMs, ...(signal ? { signal } : {}) });
+    log?.({ level: 'debug', event: 'connected', message: 'Connection established.' });
+  }
+  const connection = new SshConnection<P, C>(runtime, stream, options, views);
+  const loginTimeout = options.loginTimeout ?? DEFAULT_LOGIN_TIMEOUT;
+  const timer = loginTimeout > 0 ? runtime.createTimer(() => connection.abortLogin(new TimeoutError(`logging in to ${options.host} port ${port} took longer than ${loginTimeout} ms`))) : null;
+  timer?.arm(runtime.now() + loginTimeout);
+  const onAbort = (): void => connection.abortLogin(new AbortError('connecting', signal?.reason));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await connection.authenticated;
+    return connection;
+  } finally {
+    timer?.arm(null);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** An authenticated connection. Every waiting call rejects with ConnectionClosedError once it is over. */
+export class SshConnection<P = SshProcess, C = SshChannel> {
+  /** Settles when the connection is over, with why (null: we closed it). Never rejects. */
+  readonly closed: Promise<CloseReason>;
+  /** @internal Settles on authSuccess; `connect()` awaits it. */
+  readonly authenticated: Promise<void>;
+
+  private readonly engine: SshEngine;
+  private readonly driver: ConnectionDriver;
+  private readonly channels = new Map<number, SshChannel>();
+  private readonly globalWaiters: Array<{ settle: (reply: { success: boolean; port?: number }) => void }> = [];
+  private readonly host: ChannelHost;
+  private closeError: ConnectionClosedError | null = null;
+  private loginError: Error | null = null;
+  private hops: SshConnection<SshProcess, SshChannel>[] = [];
+  /** Incoming channel opens (forwarded-tcpip, auth-agent, …) by type; absent types are refused. */
+  private readonly openHandlers = new Map<string, (channel: SshChannel, request: ChannelOpenRequest) => boolean | Promise<boolean>>();
+
+  /** @internal Use {@link connect}. */
+  constructor(
+    private readonly runtime: Runtime,
+    stream: ByteStream,
+    private readonly options: ClientOptions,
+    private readonly views: ClientViews<P, C>,
+  ) {
+    const verifier = typeof options.hostKey === 'function' ? null : options.hostKey;
+    const preferred = verifier?.preferredHostKeyAlgorithms?.() ?? null;
+    const algorithms = { ...(preferred !== null ? { hostKey: preferred } : {}), ...options.algorithms };
+    const keys = options.privateKeys ?? [];
+    const credentials = options.credentials;
+    const methods: ClientAuthMethod[] = [...(credentials?.clientAuth.methods ?? [])];
+    const add = (m: ClientAuthMethod): void => void (methods.includes(m) || methods.push(m));
+    if (keys.length > 0) add('publickey');
+    if (options.keyboardInteractive) add('keyboard-interactive');
+    if (options.password !== undefined) add('password');
+    const publicKeys = [...(credentials?.clientAuth.publicKeys ?? []), ...keys.map((k) => ({ key: k.publicKey, ...(k.comment ? { comment: k.comment } : {}) }))];
+    this.engine = new SshEngine({
+      role: 'client',
+      now: runtime.now(),
+      crypto: options.crypto ?? runtime.crypto,
+      random: runtime.random,
+      username: options.username,
+      clientAuth: { ...credentials?.clientAuth, methods, publicKeys },
+      algorithms,
+      ...(options.rekeyBytes !== undefined ? { rekeyBytes: options.rekeyBytes } : {}),
+      ...(options.channelWindow !== undefined ? { channelWindow: options.channelWindow } : {}),
+      ...(options.channelMaxPacket !== undefined ? { channelMaxPacket: options.channelMaxPacket } : {}),
+      ...(options.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
+      ...(options.keepaliveCountMax !== undefined ? { keepaliveCountMax: options.keepaliveCountMax } : {}),
+    });
+    let authOk!: () => void;
+    const authenticated = new Promise<void>((resolve) => (authOk = resolve));
+    this.driver = new ConnectionDriver(this.engine, stream, runtime, {
+      onDecision: (d) => this.decide(d),
+      onEvent: (e) => {
+        if (e.type === 'authSuccess') authOk();
+        this.route(e);
+      },
+    });
+    this.host = {
+      command: (fn) => {
+        if (this.engine.isClosed) return false;
+        this.driver.command(fn);
+        return true;
+      },
+      info: (id) => {
+        if (this.engine.isClosed) return null;
+        try {
+          return this.engine.channelInfo(id);
+        } catch {
+          return null;
+        }
+      },
+    };
+    this.closed = this.driver.closed;
+    const ended = this.closed.then(async (reason) => {
+      const error = new ConnectionClosedError(reason ? `the connection was closed: ${reason.message}` : 'the connection was closed', reason);
+      this.closeError = error;
+      for (const channel of [...this.channels.values()]) channel.connectionClosed(error);
+      this.channels.clear();
+      for (const w of this.globalWaiters.splice(0)) w.settle({ success: false });
+      await credentials?.close?.();
+      this.log('debug', 'closed', reason ? `Connection closed: ${reason.message}` : 'Connection closed.');
+      // Before authentication the caller wants the typed reason itself, not a wrapper.
+      throw this.loginError ?? reason ?? new SshError('LOCAL_DISCONNECT', 'the connection was closed before authentication finished');
+    });
+    this.authenticated = Promise.race([authenticated, ended]);
+    // Once authenticated nobody awaits `ended`; its rejection is expected then.
+    ended.catch(() => {});
+  }
+
+  /** Traffic counters, key exchanges included. */
+  get statistics(): SshStatistics {
+    return this.engine.statistics;
+  }
+
+  /** The algorithms of the current keys. */
+  get algorithms(): NegotiatedAlgorithms | null {
+    return this.engine.algorithms;
+  }
+
+  /** The server's identification line (`SSH-2.0-OpenSSH_9.2p1 …`). */
+  get serverVersion(): string | null {
+    return this.engine.peerIdentification;
+  }
+
+  /** True until the connection is over. */
+  get isOpen(): boolean {
+    return this.closeError === null && !this.engine.isClosed;
+  }
+
+  // ---------------------------------------------------------------- processes
+
+  /** Start a command with streaming stdin, stdout and stderr. */
+  spawn(command: string, options: SessionOptions = {}): P {
+    return this.views.process(this.session({ type: 'exec', command }, options));
+  }
+
+  /** Start the user's login shell (a pty unless `pty: false`). */
+  shell(options: SessionOptions = {}): P {
+    return this.views.process(this.session({ type: 'shell' }, { ...options, pty: options.pty ?? true }));
+  }
+
+  /** Start a subsystem (`sftp`, …), like `ssh -s`. */
+  subsystem(name: string, options: SessionOptions = {}): P {
+    return this.views.process(this.session({ type: 'subsystem', name }, options));
+  }
+
+  /** Run a command and collect what it prints and how it ended. */
+  run(command: string, options: RunOptions & { readonly encoding: null }): Promise<RunResult<Uint8Array>>;
+  run(command: string, options?: RunOptions & { readonly encoding?: 'utf8' }): Promise<RunResult<string>>;
+  run(command: string, options?: RunOptions): Promise<RunResult<string> | RunResult<Uint8Array>>;
+  async run(command: string, options: RunOptions = {}): Promise<RunResult<string> | RunResult<Uint8Array>> {
+    const abort = options.signal;
+    if (abort?.aborted) throw new AbortError(`running ${JSON.stringify(command)}`, abort.reason);
+    const proc = this.session({ type: 'exec', command }, options);
+    const onAbort = (): void => void proc.close();
+    abort?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const stdout = collect(proc.stdout);
+      const stderr = collect(proc.stderr);
+      const feeding = feed(proc, options.input);
+      const [out, err, exit] = await Promise.all([stdout, stderr, proc.exit, feeding]).then(([o, e, x]) => [o, e, x] as const);
+      if (abort?.aborted) throw new AbortError(`running ${JSON.stringify(command)}`, abort.reason);
+      const result: RunResult<string> | RunResult<Uint8Array> =
+        options.encoding === null ? { stdout: out, stderr: err, ...exit } : { stdout: decode(out), stderr: decode(err), ...exit };
+      if (options.check && (exit.exitStatus !== 0 || exit.exitSignal !== null)) throw new ProcessError<string | Uint8Array>(command, result);
+      return result;
+    } finally {
+      abort?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The same as `run` with `encoding: null`, under its old name (`stdin` is `input`). */
+  exec(command: string, options: Omit<RunOptions, 'encoding'> & { readonly stdin?: RunOptions['input'] } = {}): Promise<RunResult<Uint8Array>> {
+    const { stdin, ...rest } = options;
+    return this.run(command, { ...rest, ...(stdin !== undefined ? { input: stdin } : {}), encoding: null });
+  }
+
+  // ---------------------------------------------------------------- channels
+
+  /** Open a direct-tcpip channel to `host:port` as seen from the server (RFC 4254 section 7.2). */
+  async openDirectTcpip(host: string, port: number, originator: { address?: string; port?: number } = {}): Promise<C> {
+    const channel = this.openChannel({ type: 'direct-tcpip', host, port, originatorAddress: originator.address ?? '127.0.0.1', originatorPort: originator.port ?? 0 });
+    await channel.opened;
+    return this.views.channel(channel);
+  }
+
+  /** Open a direct-streamlocal@openssh.com channel to a Unix socket on the server. */
+  async openDirectStreamlocal(socketPath: string): Promise<C> {
+    const channel = this.openChannel({ type: 'direct-streamlocal@openssh.com', socketPath });
+    await channel.opened;
+    return this.views.channel(channel);
+  }
+
+  /** @internal A direct-tcpip channel as a ByteStream (what a jump hop runs over). */
+  async openStream(host: string, port: number): Promise<ByteStream> {
+    const channel = this.openChannel({ type: 'direct-tcpip', host, port, originatorAddress: '127.0.0.1', originatorPort: 0 });
+    await channel.opened;
+    return channelByteStream(channel);
+  }
+
+  /** Open a channel of any type; `opened` tells when the peer confirmed it. */
+  openChannel(request: ChannelOpenRequest): SshChannel {
+    this.ensureOpen();
+    let id = -1;
+    this.driver.command((engine, now) => (id = engine.openChannel(request, now)));
+    if (id < 0) throw this.closeError ?? new ConnectionClosedError('the connection was closed', null);
+    const channel = new SshChannel(id, request.type === 'other' ? request.name : request.type, this.host);
+    this.channels.set(id, channel);
+    return channel;
+  }
+
+  /** Accept incoming channels of `type` (forwarded-tcpip, auth-agent@openssh.com, …); null stops. */
+  onChannelOpen(type: string, handler: ((channel: SshChannel, request: ChannelOpenRequest) => boolean | Promise<boolean>) | null): void {
+    if (handler) this.openHandlers.set(type, handler);
+    else this.openHandlers.delete(type);
+  }
+
+  /** Send a global request (RFC 4254 section 4) and wait for the answer; refusals reject with GlobalRequestError. */
+  async globalRequest(request: GlobalRequest): Promise<{ port?: number }> {
+    this.ensureOpen();
+    const reply = await new Promise<{ success: boolean; port?: number }>((settle) => {
+      this.globalWaiters.push({ settle });
+      this.driver.command((engine, now) => engine.globalRequest(request, true, now));
+    });
+    this.ensureOpen();
+    if (!reply.success) throw new GlobalRequestError(request.type === 'other' ? request.name : request.type, '');
+    return reply.port !== undefined ? { port: reply.port } : {};
+  }
+
+  /** Start a new key exchange now (RFC 4253 section 9). */
+  rekey(): void {
+    this.ensureOpen();
+    this.driver.command((engine, now) => engine.rekey(now));
+  }
+
+  /** Say goodbye (DISCONNECT 11, by application) and wait until the stream is closed. Idempotent. */
+  async close(): Promise<void> {
+    this.driver.disconnect('closed by the client');
+    await this.closed;
+    for (const hop of this.hops.reverse()) await hop.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** @internal connect's timeout or abort before authentication finished. */
+  abortLogin(error: Error): void {
+    if (this.loginError !== null || this.engine.isClosed) return;
+    this.loginError = error;
+    this.driver.fail(error);
+  }
+
+  /** @internal The hops of a jump chain close after this connection. */
+  adoptHops(hops: SshConnection<SshProcess, SshChannel>[]): void {
+    this.hops = hops;
+  }
+
+  private session(start: SessionStart, options: SessionOptions): SshProcess {
+    return new SshProcess(this.openChannel({ type: 'session' }), start, options);
+  }
+
+  private ensureOpen(): void {
+    if (this.closeError) throw this.closeError;
+    if (this.engine.isClosed) throw new ConnectionClosedError('the connection was closed', null);
+  }
+
+  private log(level: LogRecord['level'], event: string, message: string): void {
+    this.options.log?.({ level, event, message });
+  }
+
+  private route(event: SshEvent): void {
+    switch (event.type) {
+      case 'kexComplete':
+        if (event.initial) this.log('debug', 'version', `Remote software version ${this.engine.peerIdentification ?? '?'}`);
+        this.log(
+          'debug',
+          'kex',
+          `kex: ${event.algorithms.kex}, host key ${event.algorithms.hostKey}, cipher ${event.algorithms.cipherServerToClient}${event.algorithms.macServerToClient ? ` MAC ${event.algorithms.macServerToClient}` : ''}${event.algorithms.strictKex ? ', strict kex' : ''}${event.initial ? '' : ' (re-key)'}`,
+        );
+        return;
+      case 'extInfo': {
+        const sigAlgs = event.extensions.get('server-sig-algs');
+        if (sigAlgs) this.log('debug', 'extInfo', `server-sig-algs=<${new TextDecoder().decode(sigAlgs)}>`);
+        return;
+      }
+      case 'authFailure':
+        this.log('debug', 'auth', `Authentications that can continue: ${event.methods.join(',')}${event.partialSuccess ? ' (partial success)' : ''}`);
+        return;
+      case 'authSuccess':
+        this.log('info', 'authenticated', `Authenticated to ${this.options.host} using "${event.method}".`);
+        return;
+      case 'banner':
+        this.log('info', 'banner', event.message);
+        return;
+      case 'debug':
+        this.log(event.alwaysDisplay ? 'info' : 'debug', 'debug', `Remote: ${event.message}`);
+        return;
+      case 'globalReply':
+        this.globalWaiters.shift()?.settle(event.port !== undefined ? { success: event.success, port: event.port } : { success: event.success });
+        return;
+      default:
+        if ('channel' in event) {
+          const channel = this.channels.get(event.channel);
+          if (!channel) {
+            // Data for a channel nobody listens to must still reopen the window.
+            if (event.type === 'channelData') this.engine.consumed(event.channel, event.data.length, this.runtime.now());
+            return;
+          }
+          channel.handle(event);
+          if (event.type === 'channelClosed' || event.type === 'channelOpenFailed') this.channels.delete(event.channel);
+        }
+    }
+  }
+
+  private decide(decision: Decision): unknown {
+    const credentials = this.options.credentials;
+    if (credentials?.handles(decision) && (decision.kind !== 'sign' || credentials.clientAuth.publicKeys?.some((k) => publicKeysEqual(k.key, decision.key)))) {
+      return credentials.answer(decision);
+    }
+    switch (decision.kind) {
+      case 'hostKey':
+        return this.checkHostKey(decision);
+      case 'sign': {
+        const key = (this.options.privateKeys ?? []).find((k) => publicKeysEqual(k.publicKey, decision.key as PublicKey));
+        return key ? sign(this.options.crypto ?? this.runtime.crypto, key, decision.algorithm, decision.data) : null;
+      }
+      case 'password': {
+        const password = this.options.password;
+        if (typeof password === 'function') return password(decision.attempt, decision.prompt);
+        // One attempt, like a stored password: asking again would only repeat the same answer.
+        return decision.attempt === 1 && password !== undefined ? password : null;
+      }
+      case 'keyboardInteractive': {
+        const handler = this.options.keyboardInteractive;
+        return handler ? handler({ name: decision.name, instruction: decision.instruction, prompts: decision.prompts }) : null;
+      }
+      case 'channelOpen': {
+        const type = decision.request.type === 'other' ? decision.request.name : decision.request.type;
+        const handler = this.openHandlers.get(type);
+        if (!handler) return false;
+        const channel = new SshChannel(decision.channel, type, this.host, true);
+        this.channels.set(decision.channel, channel);
+        return Promise.resolve(handler(channel, decision.request)).then(
+          (ok) => {
+            if (!ok) this.channels.delete(decision.channel);
+            return ok;
+          },
+          () => (this.channels.delete(decision.channel), false),
+        );
+      }
+      case 'channelRequest': {
+        const channel = this.channels.get(decision.channel);
+        return channel ? channel.decide(decision.request as ChannelRequest) : false;
+      }
+      // Server-initiated global requests (keepalive@openssh.com, …) are refused, as ssh does.
+      case 'globalRequest':
+        return false;
+      default:
+        return null;
+    }
+  }
+
+  private async checkHostKey(decision: HostKeyDecision): Promise<boolean> {
+    const check = this.options.hostKey;
+    this.log('debug', 'hostKey', `Server host key: ${decision.algorithm} ${decision.fingerprint}`);
+    if (typeof check === 'function') return check(decision);
+    try {
+      await check.verify(decision);
+      return true;
+    } catch (error) {
+      // The policy's explanation (fingerprints, file:line, the fix) is what connect rejects with.
+      this.loginError ??= error instanceof Error ? error : new Error(String(error));
+      return false;
+    }
+  }
+}
+
+const decoder = new TextDecoder();
+
+function decode(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+async function collect(reader: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of reader) {
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return all;
+}
+
+async function feed(proc: SshProcess, input: RunOptions['input']): Promise<void> {
+  if (input === undefined) return proc.stdin.end();
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    void proc.stdin.write(input);
+    return proc.stdin.end();
+  }
+  try {
+    for await (const chunk of input) {
+      if (!proc.stdin.writable) break;
+      await proc.stdin.write(chunk);
+    }
+  } catch (error) {
+    // A failing source must not leave the command waiting for the rest of its input forever.
+    void proc.close();
+    throw error;
+  }
+  return proc.stdin.end();
+}
+
+/** A channel as a {@link ByteStream}: what runs a jump hop, or SSH over SSH. */
+export function channelByteStream(channel: SshChannel): ByteStream {
+  let paused = false;
+  let handlers: Parameters<ByteStream['start']>[0] | null = null;
+  let pumping = false;
+  const pump = (): void => {
+    if (!handlers || pumping) return;
+    pumping = true;
+    try {
+      while (!paused) {
+        const chunk = channel.reader.take();
+        if (chunk === undefined) break;
+        if (chunk === null) {
+          handlers.end();
+          break;
+        }
+        handlers.data(chunk);
+      }
+    } catch (error) {
+      handlers.close(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      pumping = false;
+    }
+  };
+  return {
+    start(h) {
+      handlers = h;
+      channel.reader.onReadable(pump);
+      channel.stderr.discard();
+      void channel.closed.then(() => {
+        pump();
+        h.close(null);
+      });
+      pump();
+    },
+    write(bytes) {
+      void channel.writer.write(bytes).then(() => handlers?.drain());
+      return false;
+    },
+    end() {
+      void channel.writer.end();
+    },
+    destroy() {
+      void channel.close();
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      pump();
+    },
+  };
+}
