@@ -16,4 +16,27 @@ export { ServerAuthPolicy, AuthConfigError, parseAuthMethods, type ServerAuthCon
 export { prompt, systemPrompter, noPrompter, type Prompter, type PromptRequest } from './prompt.ts';
 export { TrustFileError, appendKnownHost, loadAuthorizedKeys, loadKnownHosts, loadPasswordFile, hashPasswordForFile, verifyHostKey } from './trust-files.ts';
 export { runKeygen } from './keygen.ts';
-export { connect, ChannelOpenError, ChannelRequestError, ConnectionClosedError, SshClient, SshProcess, type ConnectOptions, type ExecOptions, type ExecResult, type SpawnOptions } from './client.ts';
+export {
+  AbortError,
+  ChannelOpenError,
+  ChannelRequestError,
+  channelDuplex,
+  connect,
+  ConnectionClosedError,
+  GlobalRequestError,
+  ProcessError,
+  SshProcess,
+  TimeoutError,
+  type ConnectOptions,
+  type ExecOptions,
+  type ExecResult,
+  type ExitInfo,
+  type ExitSignal,
+  type LogRecord,
+  type PtyOptions,
+  type RunOptions,
+  type RunResult,
+  type SessionOptions,
+  type SpawnOptions,
+  type SshClient,
+} from './client.ts';

@@ -166,9 +166,9 @@ export class ChannelWriter {
     return done;
   }
 
-  /** False once EOF was sent or the channel can take no more data. */
+  /** False once EOF was sent or the channel is closing or gone (before the open completes it is still true). */
   get writable(): boolean {
-    return !this.ending && this.channel.maySend();
+    return !this.ending && this.channel.active && !this.channel.isClosing;
   }
 }
 
@@ -270,6 +270,11 @@ export class SshChannel {
   /** True until the channel is gone. */
   get active(): boolean {
     return !this.gone;
+  }
+
+  /** `close()` was called (or the start failed): no more data from us. */
+  get isClosing(): boolean {
+    return this.closing;
   }
 
   /** @internal Gate data behind a start request (exec/shell/subsystem): false drops it. */

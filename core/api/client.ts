@@ -287,9 +287,10 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
 
   // ---------------------------------------------------------------- processes
 
-  /** Start a command with streaming stdin, stdout and stderr. */
-  spawn(command: string, options: SessionOptions = {}): P {
-    return this.views.process(this.session({ type: 'exec', command }, options));
+  /** Start a command with streaming stdin, stdout and stderr (with `subsystem: true`, `command` names a subsystem, like `ssh -s`). */
+  spawn(command: string, options: SessionOptions & { readonly subsystem?: boolean } = {}): P {
+    const start: SessionStart = options.subsystem ? { type: 'subsystem', name: command } : { type: 'exec', command };
+    return this.views.process(this.session(start, options));
   }
 
   /** Start the user's login shell (a pty unless `pty: false`). */
