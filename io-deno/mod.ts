@@ -1,8 +1,36 @@
 /**
- * hermit-ssh for Deno (`hermit-ssh/deno`): the engine over `Deno.connect` / `Deno.listen`, with the
- * same shape as the Node entry. The pure crypto provider is the default here; Deno's node:crypto
- * is fast for chacha20-poly1305 but slow for AES-GCM, so pick per workload.
+ * hermit-ssh for Deno (`hermit-ssh/deno`): the same promise API as `hermit-ssh/node` (core/api on
+ * the Deno runtime) with Web streams, plus the engine and the raw pump for embedders. The pure
+ * crypto provider is the default here; Deno's node:crypto is fast for chacha20-poly1305 but slow
+ * for AES-GCM, so pick per workload (`crypto` option).
  */
 export * from '../core/index.ts';
+export {
+  AbortError,
+  ChannelOpenError,
+  ChannelReader,
+  ChannelRequestError,
+  ChannelWriter,
+  ConnectError,
+  ConnectionClosedError,
+  GlobalRequestError,
+  ProcessError,
+  SshChannel,
+  TimeoutError,
+  type ByteStream,
+  type ClientOptions,
+  type ExitInfo,
+  type ExitSignal,
+  type HostKeyVerifier,
+  type LogRecord,
+  type PtyOptions,
+  type RunOptions,
+  type RunResult,
+  type Runtime,
+  type SessionOptions,
+} from '../core/api/index.ts';
+export { channelStreams, connect, SshProcess, type ChannelStreams, type ConnectOptions, type SshClient } from './client.ts';
+export { connStream, denoRuntime } from './runtime.ts';
 export { DenoConnectionPump, type DenoCloseReason, type DenoPumpOptions } from './pump.ts';
-export { connect, listen, type DenoConnectOptions, type DenoListenOptions, type DenoServer } from './net.ts';
+export { connect as connectEngine, listen, type DenoConnectOptions, type DenoListenOptions, type DenoServer } from './net.ts';
+export { SshAgent, type DenoSshAgentOptions } from './agent.ts';

@@ -17,7 +17,7 @@ import {
   type ChannelWriter,
   type ClientOptions,
   type ClientViews,
-  type ExitInfo,
+  ProcessView,
   type SshChannel,
   type SshConnection,
   type SshProcess as CoreProcess,
@@ -76,56 +76,15 @@ function isByteStream(value: Duplex | ByteStream): value is ByteStream {
   return typeof (value as ByteStream).start === 'function' && !(value instanceof Duplex);
 }
 
-/** A command, shell or subsystem with Node streams. */
-export class SshProcess {
-  /**
-   * What the process reads; `end()` sends EOF. It never emits 'error': writes the process can no
-   * longer take (it failed to start, or the channel closed) are dropped, and `exit` says why.
-   */
-  readonly stdin: Writable;
-  /**
-   * What it prints. They end at the server's EOF and fail with a ConnectionClosedError only when
-   * the connection is lost mid-stream. Both share the channel's window: read both (or destroy the
-   * one you do not want), or the process stalls.
-   */
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  /** The runtime-neutral process underneath (readers, writer, channel). */
-  readonly core: CoreProcess;
-
+/**
+ * A command, shell or subsystem with Node streams. `stdin` never emits 'error': writes the process
+ * can no longer take are dropped, and `exit` says why. `stdout`/`stderr` end at the server's EOF
+ * and fail with a ConnectionClosedError only when the connection is lost mid-stream.
+ */
+export class SshProcess extends ProcessView<Writable, Readable> {
   /** @internal Use the client's `spawn`, `shell` or `subsystem`. */
   constructor(core: CoreProcess) {
-    this.core = core;
-    this.stdin = writerWritable(core.stdin);
-    this.stdout = new ReaderReadable(core.stdout);
-    this.stderr = new ReaderReadable(core.stderr);
-  }
-
-  /** Resolves when the start request succeeded; rejects with ChannelOpenError or ChannelRequestError. */
-  get started(): Promise<void> {
-    return this.core.started;
-  }
-
-  /** Settles when the channel is gone, with the exit status or signal. */
-  get exit(): Promise<ExitInfo> {
-    return this.core.exit;
-  }
-
-  signal(name: string): void {
-    this.core.signal(name);
-  }
-
-  resize(cols: number, rows: number, widthPx?: number, heightPx?: number): void {
-    this.core.resize(cols, rows, widthPx, heightPx);
-  }
-
-  break(ms?: number): Promise<boolean> {
-    return this.core.break(ms);
-  }
-
-  /** Close the channel (after what was written); idempotent. */
-  close(): void {
-    void this.core.close();
+    super(core, writerWritable(core.stdin), new ReaderReadable(core.stdout), new ReaderReadable(core.stderr));
   }
 }
 

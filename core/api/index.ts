@@ -6,7 +6,7 @@ export * from './runtime.ts';
 export { ConnectionDriver, type CloseReason, type DriverOptions } from './driver.ts';
 export * from './errors.ts';
 export { ChannelReader, ChannelWriter, SshChannel, WRITE_HIGH_WATER, type ChannelHost } from './channel.ts';
-export { SshProcess, type PtyOptions, type SessionOptions, type SessionStart } from './process.ts';
+export { ProcessView, SshProcess, type PtyOptions, type SessionOptions, type SessionStart } from './process.ts';
 export {
   channelByteStream,
   connect,

@@ -146,3 +146,50 @@ export class SshProcess {
     if (refused) throw refused.reason;
   }
 }
+
+/**
+ * A process whose stdin/stdout/stderr are a runtime's own streams (Node streams, Web streams):
+ * the adapters' process classes extend it and only build the streams.
+ */
+export class ProcessView<W, R> {
+  /** @internal */
+  constructor(
+    /** The runtime-neutral process underneath (readers, writer, channel). */
+    readonly core: SshProcess,
+    /** What the process reads; ending it sends EOF. */
+    readonly stdin: W,
+    /**
+     * What it prints. Both share the channel's window: read both (or cancel the one you do not
+     * want), or the process stalls.
+     */
+    readonly stdout: R,
+    readonly stderr: R,
+  ) {}
+
+  /** Resolves when the start request succeeded; rejects with ChannelOpenError or ChannelRequestError. */
+  get started(): Promise<void> {
+    return this.core.started;
+  }
+
+  /** Settles when the channel is gone, with the exit status or signal. */
+  get exit(): Promise<ExitInfo> {
+    return this.core.exit;
+  }
+
+  signal(name: string): void {
+    this.core.signal(name);
+  }
+
+  resize(cols: number, rows: number, widthPx?: number, heightPx?: number): void {
+    this.core.resize(cols, rows, widthPx, heightPx);
+  }
+
+  break(ms?: number): Promise<boolean> {
+    return this.core.break(ms);
+  }
+
+  /** Close the channel (after what was written); idempotent. */
+  close(): void {
+    void this.core.close();
+  }
+}

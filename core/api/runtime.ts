@@ -111,3 +111,29 @@ const CONNECT_ERROR_TEXT: Readonly<Record<string, string>> = {
 export function connectError(where: string, code: string, detail: string, cause?: unknown): ConnectError {
   return new ConnectError(code, `cannot connect to ${where}: ${CONNECT_ERROR_TEXT[code] ?? detail}`, cause === undefined ? undefined : { cause });
 }
+
+/** Longest delay a host's setTimeout accepts; a later deadline fires early and is re-armed. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * A {@link RuntimeTimer} over a host's one-shot timer functions (setTimeout/clearTimeout, given by
+ * the adapter so core stays free of globals). A deadline past the host's limit fires early and re-arms.
+ */
+export function hostTimer<H>(now: () => number, fire: () => void, schedule: (run: () => void, delayMs: number) => H, cancel: (handle: H) => void): RuntimeTimer {
+  let handle: H | null = null;
+  let armedFor: number | null = null;
+  const arm = (deadline: number | null): void => {
+    if (handle !== null) cancel(handle);
+    handle = null;
+    armedFor = deadline;
+    if (deadline === null) return;
+    handle = schedule(() => {
+      handle = null;
+      if (armedFor === null) return;
+      if (now() + 1 < armedFor) return arm(armedFor);
+      armedFor = null;
+      fire();
+    }, Math.min(Math.max(0, Math.ceil(deadline - now())), MAX_TIMER_DELAY));
+  };
+  return { arm };
+}

@@ -8,29 +8,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { systemRandom } from '../../core/index.ts';
-import { connectError, type ByteStream, type DialOptions, type Listener, type Runtime, type RuntimeTimer } from '../../core/api/index.ts';
+import { connectError, hostTimer, type ByteStream, type DialOptions, type Listener, type Runtime, type RuntimeTimer } from '../../core/api/index.ts';
 import { nodeCrypto } from '../crypto-node.ts';
 
-/** Longest delay setTimeout accepts; a later deadline fires early and is re-armed. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 /** After we end a stream, how long the peer has to close before the socket is dropped. */
 const LINGER_MS = 2000;
 
 /** A timer on `now`'s clock that never keeps the process alive by itself (the socket does). */
 export function nodeTimer(now: () => number, fire: () => void): RuntimeTimer {
-  let timer: NodeJS.Timeout | null = null;
-  return {
-    arm(deadline) {
-      if (timer) clearTimeout(timer);
-      timer = null;
-      if (deadline === null) return;
-      timer = setTimeout(() => {
-        timer = null;
-        fire();
-      }, Math.min(Math.max(0, Math.ceil(deadline - now())), MAX_TIMER_DELAY));
-      timer.unref();
-    },
-  };
+  return hostTimer(now, fire, (run, ms) => setTimeout(run, ms).unref(), clearTimeout);
 }
 
 /** A connected node:net socket as a ByteStream (TCP_NODELAY on: SSH is small request/response packets). */
