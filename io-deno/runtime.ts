@@ -131,6 +131,10 @@ export function connStream(conn: Deno.Conn): ByteStream {
       paused = false;
       resume?.();
     },
+    keepAlive(on) {
+      if (on) conn.ref();
+      else conn.unref();
+    },
     remoteAddress: remote.address,
     remotePort: remote.port,
     localAddress: local.address,
@@ -221,6 +225,8 @@ export const denoRuntime: Runtime = {
   readFile: (path) => Deno.readFile(path).catch((err: unknown) => Promise.reject(fileError(err))),
   writeFile: (path, data, options = {}) =>
     Deno.writeFile(path, data, { ...(options.append ? { append: true } : {}), ...(options.mode !== undefined ? { mode: options.mode } : {}) }).catch((err: unknown) => Promise.reject(fileError(err))),
+  makeDirectory: (path, mode) => Deno.mkdir(path, { recursive: true, mode }).catch((err: unknown) => Promise.reject(fileError(err))),
+  wallClock: () => Date.now(),
   env: envGet,
   homeDir: () => envGet('HOME') ?? '/',
   userName: () => envGet('USER') ?? envGet('LOGNAME') ?? 'unknown',

@@ -204,12 +204,11 @@ export class SshChannel {
   private settleOpened!: { resolve: () => void; reject: (error: Error) => void };
   private resolveClosed!: () => void;
 
-  /** @internal Created by the connection for a channel it opened (or accepted, with `accepted`). */
+  /** @internal Created by the connection for a channel it opened or is accepting (`opened` settles once confirmed). */
   constructor(
     readonly id: number,
     readonly type: string,
     private readonly host: ChannelHost,
-    accepted = false,
   ) {
     this.opened = new Promise<void>((resolve, reject) => (this.settleOpened = { resolve, reject }));
     // Callers that only use the streams must not get an unhandled rejection; awaiting still throws.
@@ -225,7 +224,6 @@ export class SshChannel {
       () => true,
       () => false,
     );
-    if (accepted) this.confirmed();
   }
 
   /** Send a request (RFC 4254 section 5.4); with `wantReply`, resolves with the peer's answer. */

@@ -4,146 +4,21 @@
 import { describe, expect, it } from 'vitest';
 import { SshEngine } from '../engine.ts';
 import { pureCrypto } from '../crypto/pure.ts';
-import type { Decision, SshEvent } from '../events.ts';
-import { generatePrivateKey } from '../keys/private-key.ts';
 import { publicKeysEqual } from '../keys/public-key.ts';
-import { seededRandom } from '../random.ts';
 import { MemoryNetwork, MemoryRuntime, type MemoryStream } from '../testing/memory-runtime.ts';
+import {
+  SCRIPTED_ALGORITHMS as FAST,
+  scriptedHostKey as hostKey,
+  scriptedOtherKey as otherKey,
+  scriptedUserKey as userKey,
+  serveOne,
+  startServer,
+  type ServerLog,
+} from '../testing/scripted-server.ts';
 import { ConnectionDriver } from './driver.ts';
 import { connect, type ClientOptions } from './client.ts';
 import { ChannelOpenError, ChannelRequestError, ConnectionClosedError, ProcessError, TimeoutError, AbortError } from './errors.ts';
 import type { ByteStream } from './runtime.ts';
-
-const hostKey = generatePrivateKey('ed25519', seededRandom('api host key'), pureCrypto);
-const userKey = generatePrivateKey('ed25519', seededRandom('api user key'), pureCrypto);
-const otherKey = generatePrivateKey('ed25519', seededRandom('api other key'), pureCrypto);
-const FAST = { kex: 'curve25519-sha256', cipher: 'chacha20-poly1305@openssh.com' };
-
-interface ServerLog {
-  requests: string[];
-  signals: string[];
-  sizes: Array<[number, number]>;
-  env: Record<string, string>;
-  connections: number;
-  /** Bytes a `hold` command has been sent so far. */
-  held: number;
-}
-
-/** A server engine with scripted commands: echo, cat, fail, sleep, count N, hold. */
-function startServer(runtime: MemoryRuntime, address = 'server:22', extra: { loginSilently?: boolean } = {}): ServerLog {
-  const log: ServerLog = { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0 };
-  void runtime.listenTcp(address.split(':')[0]!, Number(address.split(':')[1]), (stream) => serveOne(runtime, stream, log, extra));
-  return log;
-}
-
-function serveOne(runtime: MemoryRuntime, stream: ByteStream, log: ServerLog, extra: { loginSilently?: boolean }): void {
-  log.connections++;
-  const engine = new SshEngine({ role: 'server', now: runtime.now(), crypto: pureCrypto, hostKeys: [hostKey], algorithms: FAST });
-  const sessions = new Map<number, { command: string | null; pty: boolean }>();
-  let driver!: ConnectionDriver;
-  const run = (fn: (e: SshEngine, now: number) => void): void => driver.command(fn);
-  const finish = (ch: number, status: number): void =>
-    run((e, now) => {
-      e.eof(ch, now);
-      e.channelRequest(ch, { type: 'exit-status', status }, false, now);
-      e.close(ch, now);
-    });
-  const start = (ch: number, command: string): void => {
-    const [name, arg] = command.split(' ');
-    if (name === 'echo') {
-      run((e, now) => e.write(ch, new TextEncoder().encode(`${command.slice(5)}\n`), now));
-      finish(ch, 0);
-    } else if (name === 'fail') {
-      run((e, now) => e.write(ch, new TextEncoder().encode('it failed\n'), now, 1));
-      finish(ch, 3);
-    } else if (name === 'count') {
-      const n = Number(arg);
-      const chunk = new Uint8Array(16 * 1024).fill(0x61);
-      for (let sent = 0; sent < n; sent += chunk.length) run((e, now) => e.write(ch, chunk.subarray(0, Math.min(chunk.length, n - sent)), now));
-      finish(ch, 0);
-    } else if (name === 'hold') {
-      // Writes as fast as the window lets it (channelDrain refills), counting what left.
-      const chunk = new Uint8Array(32 * 1024);
-      const refill = (): void => {
-        for (let i = 0; i < 8 && log.held < 64 * 1024 * 1024; i++) {
-          run((e, now) => e.write(ch, chunk, now));
-          log.held += chunk.length;
-          if (e0().channelInfo(ch).bufferedAmount > 256 * 1024) break;
-        }
-      };
-      holders.set(ch, refill);
-      refill();
-    }
-  };
-  const e0 = (): SshEngine => engine;
-  const holders = new Map<number, () => void>();
-  const decide = (d: Decision): unknown => {
-    switch (d.kind) {
-      case 'authMethods':
-        return [['publickey'], ['password'], ['keyboard-interactive']];
-      case 'authPassword':
-        return d.password === 'pw';
-      case 'authPublicKey':
-        return publicKeysEqual(d.key, userKey.publicKey);
-      case 'authKeyboardInteractive':
-        if (d.responses === null) return { prompts: [{ prompt: 'Code: ', echo: false }] };
-        return d.responses[0] === '1234';
-      case 'channelOpen':
-        if (d.request.type === 'session') return (sessions.set(d.channel, { command: null, pty: false }), true);
-        if (d.request.type === 'direct-tcpip') return d.request.host === 'echo' && d.request.port === 7 ? true : { reason: 2, description: 'connect refused' };
-        return false;
-      case 'channelRequest': {
-        const r = d.request;
-        log.requests.push(r.type);
-        const s = sessions.get(d.channel);
-        if (!s) return false;
-        if (r.type === 'pty-req') return (s.pty = true);
-        if (r.type === 'exec') {
-          if (r.command === 'refuse') return false;
-          s.command = r.command;
-          queueMicrotask(() => start(d.channel, r.command));
-          return true;
-        }
-        if (r.type === 'shell') {
-          s.command = 'cat';
-          return true;
-        }
-        if (r.type === 'subsystem') {
-          s.command = r.name === 'echo-sub' ? 'cat' : null;
-          return r.name === 'echo-sub';
-        }
-        if (r.type === 'break') return true;
-        return false;
-      }
-      default:
-        return false;
-    }
-  };
-  const onEvent = (e: SshEvent): void => {
-    if (!('channel' in e)) return;
-    const s = sessions.get(e.channel);
-    if (e.type === 'channelData') {
-      run((en, now) => en.consumed(e.channel, e.data.length, now));
-      if (!s || s.command === 'cat') run((en, now) => en.write(e.channel, e.data, now));
-    } else if (e.type === 'channelEof') {
-      if (!s || s.command === 'cat') finish(e.channel, 0);
-    } else if (e.type === 'channelRequest') {
-      const r = e.request;
-      if (r.type === 'env') log.env[r.name] = r.value;
-      if (r.type === 'window-change') log.sizes.push([r.cols, r.rows]);
-      if (r.type === 'signal') {
-        log.signals.push(r.signal);
-        run((en, now) => {
-          en.channelRequest(e.channel, { type: 'exit-signal', signal: r.signal, coreDumped: false, message: '', language: '' }, false, now);
-          en.close(e.channel, now);
-        });
-      }
-    } else if (e.type === 'channelDrain') holders.get(e.channel)?.();
-    else if (e.type === 'channelPeerClosed' || e.type === 'channelClosed') holders.delete(e.channel);
-  };
-  if (extra.loginSilently) return; // never speaks: for timeouts
-  driver = new ConnectionDriver(engine, stream, runtime, { onDecision: decide, onEvent });
-}
 
 function setup(): { client: MemoryRuntime; server: MemoryRuntime; log: ServerLog; options: ClientOptions } {
   const network = new MemoryNetwork();
@@ -333,7 +208,7 @@ describe('core/api client on the in-memory runtime', () => {
     network.listeners.delete('server:22');
     await server.listenTcp('server', 22, (s) => {
       serverEnd = s as MemoryStream;
-      serveOne(server, s, { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0 }, {});
+      serveOne(server, s, { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0, globals: [], live: [] }, {});
     });
     const conn = await connect(client, options);
     const proc = conn.spawn('hold');

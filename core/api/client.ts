@@ -19,6 +19,7 @@ import { sign } from '../keys/signature.ts';
 import { SshChannel, type ChannelHost } from './channel.ts';
 import { ConnectionDriver, type CloseReason } from './driver.ts';
 import { AbortError, ConnectionClosedError, GlobalRequestError, ProcessError, TimeoutError, type RunResult } from './errors.ts';
+import { forwardDynamic, forwardLocal, pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
 import { SshProcess, type SessionOptions, type SessionStart } from './process.ts';
 import type { ByteStream, Runtime } from './runtime.ts';
 
@@ -89,6 +90,11 @@ export interface ClientOptions {
   readonly loginTimeout?: number;
   /** Run SSH over this stream instead of dialing (a socket, a channel of another connection, …). */
   readonly sock?: ByteStream;
+  /**
+   * Serve auth-agent@openssh.com channels from the local agent (`ssh -A`): true uses SSH_AUTH_SOCK,
+   * a string is the agent's socket path. Each session asks the server to forward it.
+   */
+  readonly forwardAgent?: boolean | string;
   /** Hosts to go through first, in order, like `ssh -J a,b`: each hop is reached through a direct-tcpip channel of the one before. */
   readonly jump?: ReadonlyArray<Omit<ClientOptions, 'jump' | 'sock' | 'signal' | 'log'>>;
   /** Gives up connecting (and the login) when it fires. */
@@ -189,6 +195,9 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
   private closeError: ConnectionClosedError | null = null;
   private loginError: Error | null = null;
   private hops: SshConnection<SshProcess, SshChannel>[] = [];
+  /** Remote forwards we asked for, by `address:port` or socket path: only these may open forwarded channels. */
+  private readonly remoteForwards = new Map<string, RemoteForwardOptions>();
+  private readonly agentPath: string | null;
   /** Incoming channel opens (forwarded-tcpip, auth-agent, …) by type; absent types are refused. */
   private readonly openHandlers = new Map<string, (channel: SshChannel, request: ChannelOpenRequest) => boolean | Promise<boolean>>();
 
@@ -224,10 +233,21 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
       ...(options.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
       ...(options.keepaliveCountMax !== undefined ? { keepaliveCountMax: options.keepaliveCountMax } : {}),
     });
+    const agent = options.forwardAgent;
+    this.agentPath = agent === true ? (runtime.env('SSH_AUTH_SOCK') ?? null) : typeof agent === 'string' ? agent : null;
+    if (agent === true && this.agentPath === null) throw new TypeError('forwardAgent: SSH_AUTH_SOCK is not set; start an agent (eval $(ssh-agent)) or pass its socket path');
+    if (this.agentPath !== null) {
+      const path = this.agentPath;
+      this.openHandlers.set('auth-agent@openssh.com', (channel) => this.connectLocal({ path }, channel));
+    }
     let authOk!: () => void;
     const authenticated = new Promise<void>((resolve) => (authOk = resolve));
     this.driver = new ConnectionDriver(this.engine, stream, runtime, {
       onDecision: (d) => this.decide(d),
+      onAnswered: (d, answer) => {
+        // A channel the peer opened is usable once our confirmation is queued.
+        if (d.kind === 'channelOpen' && answer === true) this.channels.get(d.channel)?.handle({ type: 'channelOpenConfirmed', channel: d.channel });
+      },
       onEvent: (e) => {
         if (e.type === 'authSuccess') authOk();
         this.route(e);
@@ -350,6 +370,98 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
     return this.views.channel(channel);
   }
 
+  // ---------------------------------------------------------------- forwarding
+
+  /** `ssh -L`: a local listener (port 0 picks one, see `address`); each connection opens direct-tcpip (or direct-streamlocal with `remotePath`). */
+  forwardLocal(options: LocalForwardOptions): Promise<Forward> {
+    this.ensureOpen();
+    return forwardLocal(this.runtime, this, options);
+  }
+
+  /** `ssh -D`: a local SOCKS 4/4a/5 listener; each CONNECT opens direct-tcpip. */
+  forwardDynamic(options: DynamicForwardOptions = {}): Promise<Forward> {
+    this.ensureOpen();
+    return forwardDynamic(this.runtime, this, options);
+  }
+
+  /**
+   * `ssh -R`: the server listens (tcpip-forward; port 0: it picks one, reported in `address.port`;
+   * or streamlocal-forward@openssh.com with `bindPath`) and each connection comes back as a
+   * forwarded channel that we connect to the local target, or hand to `onConnection`.
+   */
+  async forwardRemote(options: RemoteForwardOptions): Promise<Forward> {
+    this.ensureOpen();
+    if (options.onConnection === undefined && options.localPath === undefined && (options.host === undefined || options.port === undefined)) {
+      throw new TypeError('forwardRemote needs a local target (host and port, or localPath) or an onConnection handler');
+    }
+    this.installForwardedHandlers();
+    if (options.bindPath !== undefined) {
+      const socketPath = options.bindPath;
+      await this.globalRequest({ type: 'streamlocal-forward@openssh.com', socketPath });
+      this.remoteForwards.set(socketPath, options);
+      return this.remoteForward({ path: socketPath }, socketPath, { type: 'cancel-streamlocal-forward@openssh.com', socketPath });
+    }
+    const host = options.bindHost ?? 'localhost';
+    const asked = options.bindPort ?? 0;
+    const reply = await this.globalRequest({ type: 'tcpip-forward', address: host, port: asked });
+    const port = asked === 0 ? (reply.port ?? 0) : asked;
+    const key = `${host}:${port}`;
+    this.remoteForwards.set(key, options);
+    return this.remoteForward({ host, port }, key, { type: 'cancel-tcpip-forward', address: host, port });
+  }
+
+  private remoteForward(address: Forward['address'], key: string, cancel: GlobalRequest): Forward {
+    let closing: Promise<void> | null = null;
+    return {
+      address,
+      close: () =>
+        (closing ??= (async () => {
+          this.remoteForwards.delete(key);
+          if (this.isOpen) await this.globalRequest(cancel).catch(() => {});
+        })()),
+    };
+  }
+
+  private installForwardedHandlers(): void {
+    if (this.openHandlers.has('forwarded-tcpip')) return;
+    const accept = async (channel: SshChannel, request: ChannelOpenRequest): Promise<boolean> => {
+      let forward: RemoteForwardOptions | undefined;
+      let origin = { address: '', port: 0 };
+      if (request.type === 'forwarded-tcpip') {
+        origin = { address: request.originatorAddress, port: request.originatorPort };
+        forward = this.remoteForwards.get(`${request.address}:${request.port}`);
+        // Servers may name the bound address differently ('' vs '0.0.0.0'): a unique port decides.
+        if (!forward) {
+          const byPort = [...this.remoteForwards.entries()].filter(([k]) => k.endsWith(`:${request.port}`));
+          if (byPort.length === 1) forward = byPort[0]![1];
+        }
+      } else if (request.type === 'forwarded-streamlocal@openssh.com') forward = this.remoteForwards.get(request.socketPath);
+      // A forwarded channel for something we never asked for is refused (as ssh does).
+      if (!forward) return false;
+      if (forward.accept && !(await forward.accept(origin))) return false;
+      if (forward.onConnection) {
+        forward.onConnection(channel, origin);
+        return true;
+      }
+      return this.connectLocal(forward.localPath !== undefined ? { path: forward.localPath } : { host: forward.host!, port: forward.port! }, channel);
+    };
+    this.openHandlers.set('forwarded-tcpip', accept);
+    this.openHandlers.set('forwarded-streamlocal@openssh.com', accept);
+  }
+
+  /** Dial a local target for an incoming channel; false (a refusal) when it cannot be reached. */
+  private async connectLocal(target: { host: string; port: number } | { path: string }, channel: SshChannel): Promise<boolean> {
+    let stream: ByteStream;
+    try {
+      stream = 'path' in target ? await this.runtime.connectUnix(target.path) : await this.runtime.connectTcp(target.host, target.port);
+    } catch (error) {
+      this.log('warn', 'forward', `cannot connect to ${'path' in target ? target.path : `${target.host} port ${target.port}`}: ${(error as Error).message}`);
+      return false;
+    }
+    pipeChannel(stream, channel);
+    return true;
+  }
+
   /** @internal A direct-tcpip channel as a ByteStream (what a jump hop runs over). */
   async openStream(host: string, port: number): Promise<ByteStream> {
     const channel = this.openChannel({ type: 'direct-tcpip', host, port, originatorAddress: '127.0.0.1', originatorPort: 0 });
@@ -418,7 +530,8 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
   }
 
   private session(start: SessionStart, options: SessionOptions): SshProcess {
-    return new SshProcess(this.openChannel({ type: 'session' }), start, options);
+    const forwardAgent = options.forwardAgent ?? this.agentPath !== null;
+    return new SshProcess(this.openChannel({ type: 'session' }), start, { ...options, forwardAgent });
   }
 
   private ensureOpen(): void {
@@ -500,7 +613,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
         const type = decision.request.type === 'other' ? decision.request.name : decision.request.type;
         const handler = this.openHandlers.get(type);
         if (!handler) return false;
-        const channel = new SshChannel(decision.channel, type, this.host, true);
+        const channel = new SshChannel(decision.channel, type, this.host);
         this.channels.set(decision.channel, channel);
         return Promise.resolve(handler(channel, decision.request)).then(
           (ok) => {

@@ -22,6 +22,8 @@ export interface DriverOptions {
   readonly onDecision: (decision: Decision) => unknown;
   /** Every other event, `closed` included. */
   readonly onEvent?: (event: SshEvent) => void;
+  /** After the engine took an answer (e.g. a channel we confirmed is open from now on). */
+  readonly onAnswered?: (decision: Decision, answer: unknown) => void;
 }
 
 /** Why the connection ended: the engine's error, the stream's, the application's, or null for a clean local goodbye. */
@@ -184,7 +186,9 @@ export class ConnectionDriver {
       this.engine.resolve(decision.id, value, this.clock.now());
     } catch (err) {
       this.fail(asError(err));
+      return;
     }
+    this.options.onAnswered?.(decision, value);
   }
 
   private updateReading(): void {

@@ -29,6 +29,8 @@ export interface SessionOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Ask for a pseudo-terminal (`true`: xterm, 80 × 24). */
   readonly pty?: PtyOptions | boolean;
+  /** Ask the server to forward our agent into this session (auth-agent-req@openssh.com); default: the connection's `forwardAgent`. */
+  readonly forwardAgent?: boolean;
 }
 
 export type SessionStart = { readonly type: 'exec'; readonly command: string } | { readonly type: 'shell' } | { readonly type: 'subsystem'; readonly name: string };
@@ -131,6 +133,8 @@ export class SshProcess {
   private async begin(start: SessionStart, options: SessionOptions): Promise<void> {
     await this.channel.opened;
     const requests: Array<{ request: ChannelRequest; detail: string }> = [];
+    // As ssh: agent forwarding first, then the environment, then the terminal and the command.
+    if (options.forwardAgent) void this.channel.request({ type: 'auth-agent-req@openssh.com' }, false);
     for (const [name, value] of Object.entries(options.env ?? {})) void this.channel.request({ type: 'env', name, value }, false);
     if (options.pty) {
       const pty = options.pty === true ? {} : options.pty;

@@ -32,6 +32,8 @@ export interface ByteStream {
   /** Stop / restart delivering `data` (backpressure towards the peer). */
   pause(): void;
   resume(): void;
+  /** Whether this stream alone keeps the process alive (an idle agent connection should not). Default on. */
+  keepAlive?(on: boolean): void;
   /** Where it goes, where known (for SSH_CLIENT, logs, forwarding originator fields). */
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
@@ -76,6 +78,10 @@ export interface Runtime {
   /** Whole-file reads and writes (keys, known_hosts, config); errors carry `code`. */
   readFile(path: string): Promise<Uint8Array>;
   writeFile(path: string, data: Uint8Array, options?: { readonly mode?: number; readonly append?: boolean }): Promise<void>;
+  /** Create a directory and its missing parents (`~/.ssh` with mode 0700); no error if it exists. */
+  makeDirectory(path: string, mode: number): Promise<void>;
+  /** Wall-clock milliseconds since the Unix epoch (certificate validity, known_hosts expiry): never used for timeouts. */
+  wallClock(): number;
   /** An environment variable (SSH_AUTH_SOCK, HOME, …), or undefined. */
   env(name: string): string | undefined;
   /** The user's home directory, for `~` and the default key and known_hosts files. */

@@ -161,6 +161,8 @@ export interface MemoryRuntimeOptions {
   readonly files?: Readonly<Record<string, Uint8Array | string>>;
   /** Virtual start time (ms). */
   readonly startTime?: number;
+  /** Wall-clock milliseconds at virtual time 0. */
+  readonly wallStart?: number;
 }
 
 interface Timer {
@@ -246,6 +248,18 @@ export class MemoryRuntime implements Runtime {
     all.set(before);
     all.set(data, before.length);
     this.files.set(path, all);
+  }
+
+  /** Directories made so far (files need none: the map has no tree). */
+  readonly directories = new Set<string>();
+
+  async makeDirectory(path: string): Promise<void> {
+    this.directories.add(path);
+  }
+
+  /** Virtual wall clock: `wallStart` (default 2026-01-01) plus virtual time. */
+  wallClock(): number {
+    return (this.options.wallStart ?? Date.UTC(2026, 0, 1)) + this.clock;
   }
 
   env(name: string): string | undefined {
