@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { SshEngine } from '../engine.ts';
 import { pureCrypto } from '../crypto/pure.ts';
 import { publicKeysEqual } from '../keys/public-key.ts';
+import { serializeOpenSshPrivateKey } from '../keys/private-key.ts';
+import { formatPublicKeyLine } from '../keys/format.ts';
+import { seededRandom } from '../random.ts';
 import { MemoryNetwork, MemoryRuntime, type MemoryStream } from '../testing/memory-runtime.ts';
 import {
   SCRIPTED_ALGORITHMS as FAST,
@@ -275,3 +278,48 @@ function relay(runtime: MemoryRuntime, stream: ByteStream): void {
     },
   });
 }
+
+describe('core/api client: keys from files', () => {
+  const encrypted = serializeOpenSshPrivateKey(userKey, seededRandom('enc'), { passphrase: 'sesame', rounds: 2 });
+  const plain = serializeOpenSshPrivateKey(userKey, seededRandom('plain'));
+  const pub = `${formatPublicKeyLine(userKey.publicKey, 'alice')}\n`;
+
+  function withFiles(files: Record<string, string>) {
+    const network = new MemoryNetwork();
+    const client = new MemoryRuntime({ network, files, homeDir: '/home/alice' });
+    const server = new MemoryRuntime({ network });
+    startServer(server);
+    return { client, base: { host: 'server', username: 'alice', hostKey: () => true, algorithms: FAST } satisfies ClientOptions };
+  }
+
+  it('a key file path (with ~/) is read and offered', async () => {
+    const { client, base } = withFiles({ '/home/alice/.ssh/id_ed25519': plain });
+    const conn = await connect(client, { ...base, privateKeys: ['~/.ssh/id_ed25519'] });
+    expect((await conn.run('echo file key')).stdout).toBe('file key\n');
+    await conn.close();
+  });
+
+  it('an encrypted key is decrypted with the passphrase callback only once the server would take it', async () => {
+    const { client, base } = withFiles({ '/k/enc': encrypted, '/k/enc.pub': pub, '/k/other': serializeOpenSshPrivateKey(otherKey, seededRandom('o')) });
+    const asked: string[] = [];
+    const conn = await connect(client, {
+      ...base,
+      privateKeys: ['/k/other', '/k/enc'],
+      passphrase: (path, attempt) => (asked.push(`${path}#${attempt}`), attempt === 1 ? 'wrong' : 'sesame'),
+    });
+    expect(asked).toEqual(['/k/enc#1', '/k/enc#2']);
+    await conn.close();
+    const warnings: string[] = [];
+    await expect(
+      connect(client, { ...base, privateKeys: ['/k/enc'], passphrase: () => null, log: (r) => r.level === 'warn' && warnings.push(r.message) }),
+    ).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    const missing = await connect(client, { ...base, privateKeys: ['/k/nope', '/k/enc'], passphrase: 'sesame', log: (r) => r.level === 'warn' && warnings.push(r.message) });
+    await missing.close();
+    expect(warnings).toContain('Warning: Identity file /k/nope not accessible: No such file or directory.');
+  });
+
+  it('agent: true without SSH_AUTH_SOCK is refused with the fix', async () => {
+    const { client, base } = withFiles({});
+    await expect(connect(client, { ...base, agent: true })).rejects.toThrow(/SSH_AUTH_SOCK is not set/);
+  });
+});

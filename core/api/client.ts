@@ -17,6 +17,7 @@ import type { PrivateKey } from '../keys/private-key.ts';
 import { publicKeysEqual, type PublicKey } from '../keys/public-key.ts';
 import { sign } from '../keys/signature.ts';
 import { SshChannel, type ChannelHost } from './channel.ts';
+import { ClientCredentials } from './credentials.ts';
 import { ConnectionDriver, type CloseReason } from './driver.ts';
 import { AbortError, ConnectionClosedError, GlobalRequestError, ProcessError, TimeoutError, type RunResult } from './errors.ts';
 import { forwardDynamic, forwardLocal, pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
@@ -58,8 +59,16 @@ export interface ClientOptions {
   /** Default 22. */
   readonly port?: number;
   readonly username: string;
-  /** Keys offered for `publickey` authentication, in order (RFC 4252 section 7). */
-  readonly privateKeys?: readonly PrivateKey[];
+  /**
+   * Keys offered for `publickey` authentication (RFC 4252 section 7): key objects, or paths of key
+   * files (`~/` expanded; `FILE.pub` is read first so nothing is decrypted until the server would
+   * accept the key, and `FILE-cert.pub` beside it is offered as a certificate first).
+   */
+  readonly privateKeys?: ReadonlyArray<PrivateKey | string>;
+  /** The passphrase of encrypted key files, or a function asked per file and attempt (null: skip the key). */
+  readonly passphrase?: string | ((path: string, attempt: number) => string | null | Promise<string | null>);
+  /** Use an ssh-agent's keys (before the files): true for SSH_AUTH_SOCK, or the agent's socket path. */
+  readonly agent?: boolean | string;
   /** For `password` authentication (RFC 4252 section 8): the password, or a function asked per attempt (null: stop). */
   readonly password?: string | ((attempt: number, prompt: string) => string | null | Promise<string | null>);
   /** Answers keyboard-interactive rounds (RFC 4256): one string per prompt, or null to give up. */
@@ -159,13 +168,31 @@ async function connectOver<P, C>(runtime: Runtime, options: ClientOptions, given
   const log = options.log;
   const signal = options.signal;
   let stream = given;
+  const paths = (options.privateKeys ?? []).filter((k): k is string => typeof k === 'string');
+  let credentials = options.credentials;
+  if (credentials === undefined && (paths.length > 0 || options.agent)) {
+    const loaded = await ClientCredentials.load({
+      runtime,
+      username: options.username,
+      host: options.host,
+      identityFiles: paths,
+      defaultIdentityFiles: false,
+      ...(options.agent === true ? {} : { identityAgent: typeof options.agent === 'string' ? options.agent : null }),
+      requireAgent: options.agent !== undefined && options.agent !== false,
+      preferredAuthentications: ['publickey'],
+      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+      stderr: { write: (text: string) => log?.({ level: 'warn', event: 'credentials', message: text.replace(/\n$/, '') }) },
+    });
+    // Only signatures: passwords and keyboard-interactive are answered by the options.
+    credentials = { clientAuth: loaded.clientAuth, handles: (d) => d.kind === 'sign', answer: (d) => loaded.answer(d), close: () => loaded.close() };
+  }
   if (stream === undefined) {
     log?.({ level: 'debug', event: 'connect', message: `Connecting to ${options.host} port ${port}.` });
     const timeoutMs = options.connectTimeout ?? options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT;
     stream = await runtime.connectTcp(options.host, port, { timeoutMs, ...(signal ? { signal } : {}) });
     log?.({ level: 'debug', event: 'connected', message: 'Connection established.' });
   }
-  const connection = new SshConnection<P, C>(runtime, stream, options, views);
+  const connection = new SshConnection<P, C>(runtime, stream, credentials ? { ...options, credentials } : options, views);
   const loginTimeout = options.loginTimeout ?? DEFAULT_LOGIN_TIMEOUT;
   const timer = loginTimeout > 0 ? runtime.createTimer(() => connection.abortLogin(new TimeoutError(`logging in to ${options.host} port ${port} took longer than ${loginTimeout} ms`))) : null;
   timer?.arm(runtime.now() + loginTimeout);
@@ -211,7 +238,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
     const verifier = typeof options.hostKey === 'function' ? null : options.hostKey;
     const preferred = verifier?.preferredHostKeyAlgorithms?.() ?? null;
     const algorithms = { ...(preferred !== null ? { hostKey: preferred } : {}), ...options.algorithms };
-    const keys = options.privateKeys ?? [];
+    const keys = (options.privateKeys ?? []).filter((k): k is PrivateKey => typeof k !== 'string');
     const credentials = options.credentials;
     const methods: ClientAuthMethod[] = [...(credentials?.clientAuth.methods ?? [])];
     const add = (m: ClientAuthMethod): void => void (methods.includes(m) || methods.push(m));
@@ -596,7 +623,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
       case 'hostKey':
         return this.checkHostKey(decision);
       case 'sign': {
-        const key = (this.options.privateKeys ?? []).find((k) => publicKeysEqual(k.publicKey, decision.key as PublicKey));
+        const key = (this.options.privateKeys ?? []).find((k): k is PrivateKey => typeof k !== 'string' && publicKeysEqual(k.publicKey, decision.key as PublicKey));
         return key ? sign(this.options.crypto ?? this.runtime.crypto, key, decision.algorithm, decision.data) : null;
       }
       case 'password': {

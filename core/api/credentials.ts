@@ -51,11 +51,15 @@ export const IGNORED_METHODS: readonly string[] = ['gssapi-with-mic', 'hostbased
 export const DEFAULT_IDENTITY_FILES: readonly string[] = ['~/.ssh/id_rsa', '~/.ssh/id_ecdsa', '~/.ssh/id_ed25519'];
 
 export interface ClientCredentialOptions {
+  /** Where files, the agent and the environment come from (the adapters fill in their own). */
+  readonly runtime?: Runtime;
   readonly username: string;
   /** The host as the user typed it: only for prompts (`alice@host's password:`). */
   readonly host: string;
   /** `-i` / IdentityFile paths in order (`~/` expanded). Empty or absent: the default files. */
   readonly identityFiles?: readonly string[];
+  /** Without `identityFiles`, try ssh's default files (~/.ssh/id_rsa, id_ecdsa, id_ed25519); default true. */
+  readonly defaultIdentityFiles?: boolean;
   /** IdentitiesOnly=yes: of the agent's keys, use only those that are identity files. */
   readonly identitiesOnly?: boolean;
   /** The agent socket: undefined → SSH_AUTH_SOCK; null → no agent (IdentityAgent=none). */
@@ -159,7 +163,7 @@ export class ClientCredentials {
   private readonly files: readonly FileIdentity[];
   private interactiveDisabled: string | null = null;
 
-  private constructor(init: {
+  protected constructor(init: {
     runtime: Runtime;
     options: ClientCredentialOptions;
     prompter: Prompter;
@@ -191,7 +195,9 @@ export class ClientCredentials {
   }
 
   /** Read the identity files' public halves and the agent's key list. */
-  static async load(runtime: Runtime, options: ClientCredentialOptions): Promise<ClientCredentials> {
+  static async load(options: ClientCredentialOptions): Promise<ClientCredentials> {
+    const runtime = options.runtime;
+    if (!runtime) throw new TypeError('ClientCredentials.load needs a runtime (hermit-ssh/node and hermit-ssh/deno pass theirs)');
     const home = options.home ?? runtime.homeDir();
     const env = options.env ?? { SSH_AUTH_SOCK: runtime.env('SSH_AUTH_SOCK') };
     const stderr = options.stderr ?? nowhere;
@@ -200,7 +206,8 @@ export class ClientCredentials {
     const wantKeys = methods.includes('publickey');
 
     const explicit = (options.identityFiles ?? []).length > 0;
-    const paths = (explicit ? options.identityFiles! : DEFAULT_IDENTITY_FILES).map((p) => expandTilde(p, home));
+    const defaults = options.defaultIdentityFiles === false ? [] : DEFAULT_IDENTITY_FILES;
+    const paths = (explicit ? options.identityFiles! : defaults).map((p) => expandTilde(p, home));
     const files: FileIdentity[] = [];
     if (wantKeys) {
       for (const path of paths) {
@@ -248,7 +255,7 @@ export class ClientCredentials {
     }
 
     const identities = orderIdentities(files, agentKeys, options.identitiesOnly === true);
-    return new ClientCredentials({ runtime, options, prompter, methods, identities, files, agent });
+    return new this({ runtime, options, prompter, methods, identities, files, agent });
   }
 
   /**

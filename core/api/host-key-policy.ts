@@ -44,6 +44,8 @@ export const DEFAULT_USER_KNOWN_HOSTS_FILES: readonly string[] = ['~/.ssh/known_
 export const DEFAULT_GLOBAL_KNOWN_HOSTS_FILES: readonly string[] = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
 
 export interface HostKeyPolicyOptions {
+  /** Where files, the wall clock and randomness come from (the adapters fill in their own). */
+  readonly runtime?: Runtime;
   /** The host as the user typed it (the name looked up, and the principal a host certificate must carry). */
   readonly host: string;
   readonly port: number;
@@ -159,7 +161,7 @@ export class HostKeyPolicy {
   private readonly stderr: TextSink;
   private readonly runtime: Runtime;
 
-  private constructor(runtime: Runtime, options: HostKeyPolicyOptions, userFiles: string[], files: string[], entries: KnownHostsEntry[], warnings: TrustFileWarning[]) {
+  protected constructor(runtime: Runtime, options: HostKeyPolicyOptions, userFiles: string[], files: string[], entries: KnownHostsEntry[], warnings: TrustFileWarning[]) {
     this.runtime = runtime;
     this.options = options;
     this.host = options.host;
@@ -173,13 +175,15 @@ export class HostKeyPolicy {
   }
 
   /** Read the known_hosts files (missing ones count as empty). */
-  static async load(runtime: Runtime, options: HostKeyPolicyOptions): Promise<HostKeyPolicy> {
+  static async load(options: HostKeyPolicyOptions): Promise<HostKeyPolicy> {
+    const runtime = options.runtime;
+    if (!runtime) throw new TypeError('HostKeyPolicy.load needs a runtime (hermit-ssh/node and hermit-ssh/deno pass theirs)');
     const home = options.home ?? runtime.homeDir();
     const userFiles = parseKnownHostsFileList(options.userKnownHostsFiles ?? DEFAULT_USER_KNOWN_HOSTS_FILES, home);
     const globalFiles = parseKnownHostsFileList(options.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS_FILES, home);
     const files = [...userFiles, ...globalFiles];
     const loaded = await loadKnownHosts(runtime, files);
-    return new HostKeyPolicy(runtime, options, userFiles, files, loaded.entries, loaded.warnings);
+    return new this(runtime, options, userFiles, files, loaded.entries, loaded.warnings);
   }
 
   /**

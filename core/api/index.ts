@@ -19,3 +19,32 @@ export {
   type LogRecord,
   type RunOptions,
 } from './client.ts';
+export { pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
+export { SocksHandshake, type SocksStep } from './socks.ts';
+export { RuntimeAgent, type AgentOptions } from './agent.ts';
+export {
+  AgentUnavailableError,
+  ClientCredentials,
+  CredentialOptionError,
+  DEFAULT_IDENTITY_FILES,
+  IGNORED_METHODS,
+  parsePreferredAuthentications,
+  USABLE_METHODS,
+  type ClientCredentialOptions,
+  type Identity,
+} from './credentials.ts';
+export {
+  DEFAULT_GLOBAL_KNOWN_HOSTS_FILES,
+  DEFAULT_USER_KNOWN_HOSTS_FILES,
+  HostKeyPolicy,
+  HostKeyVerificationError,
+  parseKnownHostsFileList,
+  type HostKeyOutcome,
+  type HostKeyPolicyOptions,
+  type HostKeyVerdict,
+  type HostKeyVerificationErrorCode,
+} from './host-key-policy.ts';
+export { KeyFileError, readPrivateKeyFile, type KeyFileErrorCode, type ReadKeyOptions } from './key-files.ts';
+export { expandTilde, noPrompter, nowhere, type Prompter, type PromptRequest, type TextSink } from './prompter.ts';
+export { appendKnownHost, errnoOf, loadKnownHosts, readError, TrustFileError } from './trust-files.ts';
+export * from './ssh-config.ts';
