@@ -11,36 +11,24 @@
  * KeyFormatError (message prefixed with the path) for content problems.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, open, rename, stat, unlink } from 'node:fs/promises';
 import { systemRandom } from '../core/random.ts';
 import type { RandomSource } from '../core/crypto/provider.ts';
 import {
   formatPublicKeyLine,
   generatePrivateKey,
-  parseOpenSshPrivateKey,
-  parsePrivateKey,
-  privateKeyFormat,
   rsaPrivateKey,
   serializeOpenSshPrivateKey,
   type OpenSshKeyCipher,
   type PrivateKey,
 } from '../core/keys/index.ts';
+import { errnoOf, KeyFileError, readPrivateKeyFile as readKeyFile, type ReadKeyOptions } from '../core/api/index.ts';
 import { nodeCrypto } from './crypto-node.ts';
+import { nodeRuntime } from './runtime/node-runtime.ts';
 
 export type HostKeyType = 'ed25519' | 'ecdsa-256' | 'ecdsa-384' | 'ecdsa-521' | 'rsa';
 
-export type KeyFileErrorCode = 'KEY_FILE_MISSING' | 'KEY_FILE_UNREADABLE' | 'KEY_FILE_EXISTS' | 'KEY_FILE_UNWRITABLE';
-
-export class KeyFileError extends Error {
-  readonly code: KeyFileErrorCode;
-  readonly path: string;
-  constructor(code: KeyFileErrorCode, path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KeyFileError';
-    this.code = code;
-    this.path = path;
-  }
-}
+export { KeyFileError, type KeyFileErrorCode, type ReadKeyOptions } from '../core/api/index.ts';
 
 /** ssh-keygen's default RSA size. */
 export const DEFAULT_RSA_BITS = 3072;
@@ -84,43 +72,15 @@ export function generateHostKey(type: HostKeyType, bits?: number, comment = '', 
   );
 }
 
-function errnoOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
-}
-
-export type ReadKeyOptions = {
-  /** Passphrase for an encrypted key (every format); ignored for unencrypted keys. */
-  readonly passphrase?: string | Uint8Array;
-};
-
 /**
  * Read a private key file in any format core/keys reads (see the module header). Throws
- * {@link KeyFileError} when the file cannot be read, and KeyFormatError (from core/keys, its
- * message starting with the path) when its content is not a usable key: KEY_ENCRYPTED when it
- * needs a passphrase that was not given, KEY_PASSPHRASE_WRONG when the passphrase is wrong.
- * An openssh-key-v1 file may hold several keys, so the result is a list.
+ * KeyFileError when the file cannot be read, and KeyFormatError (from core/keys, its message
+ * starting with the path) when its content is not a usable key: KEY_ENCRYPTED when it needs a
+ * passphrase that was not given, KEY_PASSPHRASE_WRONG when the passphrase is wrong. An
+ * openssh-key-v1 file may hold several keys, so the result is a list.
  */
-export async function readPrivateKeyFile(path: string, options: ReadKeyOptions = {}): Promise<PrivateKey[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const errno = errnoOf(err);
-    if (errno === 'ENOENT') {
-      throw new KeyFileError(
-        'KEY_FILE_MISSING',
-        path,
-        `private key file ${path} does not exist; create one with: ssh-keygen -t ed25519 -N '' -f ${path} ` +
-          `(or let \`hermit serve\` generate its host key)`,
-        { cause: err },
-      );
-    }
-    const why = errno === 'EACCES' || errno === 'EPERM' ? 'permission denied; check its owner and mode (chmod 600)' : errno === 'EISDIR' ? 'it is a directory' : (err as Error).message;
-    throw new KeyFileError('KEY_FILE_UNREADABLE', path, `cannot read private key file ${path}: ${why}`, { cause: err });
-  }
-  const parseOptions = options.passphrase === undefined ? { source: path } : { source: path, passphrase: options.passphrase };
-  if (privateKeyFormat(text) === 'openssh') return parseOpenSshPrivateKey(text, parseOptions);
-  return [parsePrivateKey(text, parseOptions)];
+export function readPrivateKeyFile(path: string, options: ReadKeyOptions = {}): Promise<PrivateKey[]> {
+  return readKeyFile(nodeRuntime, path, options);
 }
 
 export type WriteKeyOptions = {

@@ -15,10 +15,9 @@
  *   StrictModes would refuse it; a password file readable by others is reported too, since its
  *   hashes can then be attacked offline.
  */
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { hashPassword, parsePasswordFile, type HashPasswordOptions, type PasswordFile } from '../core/auth/password-hash.ts';
 import type { RandomSource } from '../core/crypto/provider.ts';
 import { parseAuthorizedKeys, type AuthorizedKeysFile, type CivilTime } from '../core/keys/authorized-keys.ts';
@@ -26,46 +25,19 @@ import {
   checkHostKey,
   decideHostKey,
   formatKnownHostsLine,
-  parseKnownHosts,
   trustWarning,
   type HostKeyCheck,
   type HostKeyDecision,
   type HostKeyQuery,
-  type KnownHostsEntry,
   type KnownHostsFile,
   type StrictHostKeyChecking,
   type TrustFileWarning,
 } from '../core/keys/known-hosts.ts';
 import { systemRandom } from '../core/random.ts';
+import { appendKnownHost as appendKnownHostLine, loadKnownHosts as loadKnownHostsFiles, readError } from '../core/api/index.ts';
+import { nodeRuntime } from './runtime/node-runtime.ts';
 
-/** A trust file could not be read or written. `code` is the errno code (ENOENT, EACCES, EISDIR, …). */
-export class TrustFileError extends Error {
-  readonly code: string;
-  readonly path: string;
-  constructor(code: string, path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TrustFileError';
-    this.code = code;
-    this.path = path;
-  }
-}
-
-function errnoOf(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'EIO';
-}
-
-function readError(what: string, path: string, err: unknown): TrustFileError {
-  const code = errnoOf(err);
-  const why =
-    code === 'ENOENT'
-      ? 'it does not exist'
-      : code === 'EACCES' || code === 'EPERM'
-        ? `permission denied; make it readable by this user (ls -l ${path})`
-        : code === 'EISDIR'
-          ? 'it is a directory, not a file; point the option at the file'
-          : (err as Error).message;
-  return new TrustFileError(code, path, `cannot read ${what} ${path}: ${why}`, { cause: err });
-}
+export { TrustFileError } from '../core/api/index.ts';
 
 async function readText(what: string, path: string): Promise<string> {
   try {
@@ -96,71 +68,18 @@ export const DEFAULT_GLOBAL_KNOWN_HOSTS_FILES: readonly string[] = ['/etc/ssh/ss
 /**
  * Read and parse known_hosts files in order (user files first, then global ones, as OpenSSH
  * does). Missing files are skipped; a file that exists but cannot be read throws
- * {@link TrustFileError}. Entries and warnings keep their file name and line.
+ * TrustFileError. Entries and warnings keep their file name and line.
  */
-export async function loadKnownHosts(paths: readonly string[]): Promise<KnownHostsFile & { readonly loaded: string[] }> {
-  const entries: KnownHostsEntry[] = [];
-  const warnings: TrustFileWarning[] = [];
-  const loaded: string[] = [];
-  for (const path of paths) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      const code = errnoOf(err);
-      // ENOTDIR: a path component is a file (no ~/.ssh directory at all), which means "no file" too.
-      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      throw readError('known_hosts file', path, err);
-    }
-    const file = parseKnownHosts(text, path);
-    entries.push(...file.entries);
-    warnings.push(...file.warnings);
-    loaded.push(path);
-  }
-  return { entries, warnings, loaded };
+export function loadKnownHosts(paths: readonly string[]): Promise<KnownHostsFile & { readonly loaded: string[] }> {
+  return loadKnownHostsFiles(nodeRuntime, paths);
 }
 
 /**
  * Append one line to a known_hosts file, creating the file (0600) and its directory (0700) when
- * missing, and adding a newline first if the file does not end with one. The line must be one
- * valid known_hosts entry (as {@link formatKnownHostsLine} makes): anything else throws RangeError
- * before the file is touched.
+ * missing, and adding a newline first if the file does not end with one.
  */
-export async function appendKnownHost(path: string, line: string): Promise<void> {
-  const text = line.endsWith('\n') ? line.slice(0, -1) : line;
-  const parsed = parseKnownHosts(text, 'the new line');
-  if (/[\r\n]/.test(text) || parsed.entries.length !== 1 || parsed.warnings.some((w) => w.code !== 'unsupported-key-type')) {
-    const why = parsed.warnings[0]?.message ?? 'it must be exactly one known_hosts entry';
-    throw new RangeError(`refusing to append to ${path}: ${why}`);
-  }
-  try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new TrustFileError(errnoOf(err), path, `cannot create the directory of ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600);
-  } catch (err) {
-    const code = errnoOf(err);
-    const why = code === 'EACCES' || code === 'EPERM' ? `permission denied; check the owner and mode of ${path} and its directory` : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
-    throw new TrustFileError(code, path, `cannot add the host key to ${path}: ${why}`, { cause: err });
-  }
-  try {
-    const { size } = await handle.stat();
-    let prefix = '';
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      await handle.read(last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) prefix = '\n';
-    }
-    // One write: O_APPEND keeps concurrent appenders from interleaving inside a line.
-    await handle.write(`${prefix}${text}\n`);
-  } catch (err) {
-    throw new TrustFileError(errnoOf(err), path, `cannot add the host key to ${path}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await handle.close();
-  }
+export function appendKnownHost(path: string, line: string): Promise<void> {
+  return appendKnownHostLine(nodeRuntime, path, line);
 }
 
 export interface VerifyHostKeyOptions extends HostKeyQuery {

@@ -11,9 +11,12 @@
 import { AgentSession } from '../agent/session.ts';
 import { AgentClient, AgentError, type AgentResponse } from '../agent/client.ts';
 import type { SignatureCrypto } from '../keys/signature.ts';
+import type { AdapterDefaults } from './prompter.ts';
 import type { ByteStream, Runtime } from './runtime.ts';
 
 export interface AgentOptions {
+  /** Where the socket is dialed (default: the adapter's runtime). */
+  readonly runtime?: Runtime;
   /** The agent's socket. Default: the `SSH_AUTH_SOCK` environment variable. */
   readonly socketPath?: string;
   /** Verifies the agent's signatures. Default: the runtime's provider. */
@@ -30,11 +33,15 @@ export class RuntimeAgent extends AgentSession {
   private readonly waiting = new Map<number, Waiter>();
   private closed = false;
 
-  constructor(
-    private readonly runtime: Runtime,
-    options: AgentOptions = {},
-  ) {
+  /** Filled in by the adapter's subclass (hermit-ssh/node, hermit-ssh/deno). */
+  static defaults: AdapterDefaults = {};
+  private readonly runtime: Runtime;
+
+  constructor(options: AgentOptions = {}) {
     super();
+    const runtime = options.runtime ?? (new.target as typeof RuntimeAgent).defaults.runtime;
+    if (!runtime) throw new TypeError('the agent client needs a runtime (hermit-ssh/node and hermit-ssh/deno pass theirs)');
+    this.runtime = runtime;
     const path = options.socketPath ?? runtime.env('SSH_AUTH_SOCK');
     if (path === undefined || path === '') {
       throw new AgentError('AGENT_UNAVAILABLE', 'SSH_AUTH_SOCK is not set: start an agent with `eval $(ssh-agent)` or pass a socket path');
@@ -111,7 +118,7 @@ export class RuntimeAgent extends AgentSession {
       (err: unknown) => {
         if (!current()) return;
         client.abort(
-          new AgentError('AGENT_UNAVAILABLE', `cannot connect to the agent at ${this.socketPath}: ${(err as Error).message} (is ssh-agent running and SSH_AUTH_SOCK current?)`, {
+          new AgentError('AGENT_UNAVAILABLE', `cannot connect to the agent at ${this.socketPath}: ${(err as { code?: string }).code ?? (err as Error).message} (is ssh-agent running and SSH_AUTH_SOCK current?)`, {
             cause: err,
           }),
         );

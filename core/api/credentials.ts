@@ -39,7 +39,7 @@ import { sign, type SignatureCrypto } from '../keys/signature.ts';
 import type { AgentRsaAlgorithm } from '../agent/client.ts';
 import { RuntimeAgent } from './agent.ts';
 import { readPrivateKeyFile } from './key-files.ts';
-import { expandTilde, noPrompter, nowhere, type Prompter, type TextSink } from './prompter.ts';
+import { expandTilde, noPrompter, nowhere, type AdapterDefaults, type Prompter, type TextSink } from './prompter.ts';
 import type { Runtime } from './runtime.ts';
 
 /** The authentication methods hermit can use as a client; others named in PreferredAuthentications are skipped. */
@@ -195,9 +195,17 @@ export class ClientCredentials {
   }
 
   /** Read the identity files' public halves and the agent's key list. */
+  /** Filled in by the adapter's subclass (hermit-ssh/node, hermit-ssh/deno). */
+  static defaults: AdapterDefaults = {};
+
   static async load(options: ClientCredentialOptions): Promise<ClientCredentials> {
-    const runtime = options.runtime;
+    const runtime = options.runtime ?? this.defaults.runtime;
     if (!runtime) throw new TypeError('ClientCredentials.load needs a runtime (hermit-ssh/node and hermit-ssh/deno pass theirs)');
+    const adapter = this.defaults;
+    const stderrDefault = options.stderr ?? adapter.stderr;
+    if (stderrDefault) options = { ...options, stderr: stderrDefault };
+    const prompted = options.batchMode || options.prompter ? undefined : adapter.prompter?.({ ...(options.env ? { env: options.env } : {}), ...(options.stderr ? { stderr: options.stderr } : {}) });
+    if (prompted) options = { ...options, prompter: prompted };
     const home = options.home ?? runtime.homeDir();
     const env = options.env ?? { SSH_AUTH_SOCK: runtime.env('SSH_AUTH_SOCK') };
     const stderr = options.stderr ?? nowhere;
@@ -227,7 +235,7 @@ export class ClientCredentials {
       );
     }
     if (wantKeys && socketPath !== null) {
-      const candidate = new RuntimeAgent(runtime, { socketPath, crypto: options.crypto ?? runtime.crypto });
+      const candidate = new RuntimeAgent({ runtime, socketPath, crypto: options.crypto ?? runtime.crypto });
       try {
         for (const identity of await candidate.list()) {
           if (identity.key !== null) {

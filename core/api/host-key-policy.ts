@@ -35,7 +35,7 @@ import {
 } from '../keys/known-hosts.ts';
 import type { SignatureCrypto } from '../keys/signature.ts';
 import type { RandomSource } from '../crypto/provider.ts';
-import { expandTilde, nowhere, type Prompter, type TextSink } from './prompter.ts';
+import { expandTilde, nowhere, type AdapterDefaults, type Prompter, type TextSink } from './prompter.ts';
 import type { Runtime } from './runtime.ts';
 import { appendKnownHost, loadKnownHosts } from './trust-files.ts';
 
@@ -175,9 +175,14 @@ export class HostKeyPolicy {
   }
 
   /** Read the known_hosts files (missing ones count as empty). */
+  /** Filled in by the adapter's subclass (hermit-ssh/node, hermit-ssh/deno). */
+  static defaults: AdapterDefaults = {};
+
   static async load(options: HostKeyPolicyOptions): Promise<HostKeyPolicy> {
-    const runtime = options.runtime;
+    const runtime = options.runtime ?? this.defaults.runtime;
     if (!runtime) throw new TypeError('HostKeyPolicy.load needs a runtime (hermit-ssh/node and hermit-ssh/deno pass theirs)');
+    const stderr = options.stderr ?? this.defaults.stderr;
+    if (stderr) options = { ...options, stderr };
     const home = options.home ?? runtime.homeDir();
     const userFiles = parseKnownHostsFileList(options.userKnownHostsFiles ?? DEFAULT_USER_KNOWN_HOSTS_FILES, home);
     const globalFiles = parseKnownHostsFileList(options.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS_FILES, home);

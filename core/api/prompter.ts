@@ -31,6 +31,18 @@ export interface TextSink {
 /** Drops what it is given. */
 export const nowhere: TextSink = { write: () => undefined };
 
+/**
+ * What an adapter fills in for the runtime-bound classes (HostKeyPolicy, ClientCredentials, the
+ * agent client) when the caller leaves it out: set once as a static `defaults` on its subclass.
+ */
+export interface AdapterDefaults {
+  readonly runtime?: import('./runtime.ts').Runtime;
+  /** Where warnings go when the caller gives no `stderr`. */
+  readonly stderr?: TextSink;
+  /** The prompter for credentials when the caller gives none (the terminal / SSH_ASKPASS). */
+  readonly prompter?: (options: { readonly env?: Readonly<Record<string, string | undefined>>; readonly stderr?: TextSink }) => Prompter;
+}
+
 /** `~` or `~/…` → the home directory (ssh_config(5) file names start this way). */
 export function expandTilde(path: string, home: string): string {
   if (path === '~') return home;
