@@ -34,3 +34,21 @@ export { connStream, denoRuntime } from './runtime.ts';
 export { DenoConnectionPump, type DenoCloseReason, type DenoPumpOptions } from './pump.ts';
 export { connect as connectEngine, listen, type DenoConnectOptions, type DenoListenOptions, type DenoServer } from './net.ts';
 export { SshAgent, type DenoSshAgentOptions } from './agent.ts';
+export { ClientCredentials, HostKeyPolicy, readPrivateKeyFile } from './trust.ts';
+export {
+  AgentUnavailableError,
+  CredentialOptionError,
+  HostKeyVerificationError,
+  KeyFileError,
+  TrustFileError,
+  resolveSshConfig,
+  SshConfigError,
+  type ClientCredentialOptions,
+  type Forward,
+  type HostKeyPolicyOptions,
+  type HostKeyVerdict,
+  type LocalForwardOptions,
+  type RemoteForwardOptions,
+  type DynamicForwardOptions,
+  type ResolvedSshConfig,
+} from '../core/api/index.ts';
