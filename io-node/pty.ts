@@ -35,7 +35,7 @@ import { accessSync, constants as fsConstants, readFileSync, readlinkSync } from
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { TerminalModes } from '../core/index.ts';
 
 export type PtyBackend = 'python' | 'script';
@@ -197,23 +197,35 @@ signal.signal(signal.SIGCHLD, lambda *_: None)
 # Signals stay blocked across the fork: one sent to the command before it has exec'd must hit
 # it with the default action after exec, not Python's handler (which would swallow it).
 saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-pid, master = pty.fork()
+# The size and modes are set on the terminal before the command exists, so a window-change that
+# arrives right after the start cannot be overwritten by the command's own set-up.
+master, slave = os.openpty()
+winsize(slave, cfg['size'])
+try:
+    apply_modes(slave, cfg['modes'])
+except Exception:
+    pass
+tty_name = os.ttyname(slave)
+pid = os.fork()
 if pid == 0:
     try:
         for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
         os.close(CTL)
-        winsize(0, cfg['size'])
-        try:
-            apply_modes(0, cfg['modes'])
-        except Exception:
-            pass
-        os.environ['SSH_TTY'] = os.ttyname(0)
+        os.close(master)
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        if slave > 2:
+            os.close(slave)
+        os.environ['SSH_TTY'] = tty_name
         os.execvp(cfg['file'], cfg['argv'])
     except BaseException as e:
         os.write(2, ('hermit: cannot run %s: %s\r\n' % (cfg['file'], e)).encode())
     os._exit(127)
+os.close(slave)
 signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
 
 for fd in (0, 1, master, CTL):
@@ -230,8 +242,11 @@ def control(line):
     if not parts:
         return
     try:
-        if parts[0] == 'winch' and master_open:
-            winsize(master, [int(x) for x in parts[1:5]])
+        if parts[0] == 'winch':
+            if master_open:
+                winsize(master, [int(x) for x in parts[1:5]])
+            # Input written after a resize waits for this, so the command sees the new size first.
+            os.write(CTL, b'winched\n')
         elif parts[0] == 'kill':
             try:
                 os.killpg(pid, int(parts[1]))
@@ -400,10 +415,48 @@ function spawnPython(options: PtySpawnOptions): PtyProcess {
   if (!child.stdio[3]) throw new Error('cannot start the pty helper: its control pipe could not be created');
   const control = child.stdio[3] as unknown as Socket;
   let report = '';
+  // Keyboard input that follows a window-change waits until the helper applied it (the two travel
+  // on different descriptors, and sshd applies a resize before any later input).
+  let unappliedResizes = 0;
+  const held: Array<{ chunk: Buffer; done: (error?: Error | null) => void }> = [];
+  const stdin = child.stdin!;
+  const release = (): void => {
+    while (unappliedResizes === 0 && held.length > 0) {
+      const { chunk, done } = held.shift()!;
+      stdin.write(chunk, done);
+    }
+  };
   control.setEncoding('utf8');
-  control.on('data', (s: string) => (report += s));
+  control.on('data', (s: string) => {
+    report += s;
+    const applied = s.split('winched\n').length - 1;
+    if (applied > 0) {
+      unappliedResizes = Math.max(0, unappliedResizes - applied);
+      release();
+    }
+  });
   control.on('error', () => {});
-  child.stdin!.on('error', () => {});
+  control.on('close', () => {
+    unappliedResizes = 0;
+    release();
+  });
+  stdin.on('error', () => {});
+  const input = new Writable({
+    highWaterMark: stdin.writableHighWaterMark,
+    write(chunk: Buffer, _encoding, done) {
+      if (unappliedResizes > 0) held.push({ chunk, done });
+      else stdin.write(chunk, done);
+    },
+    final(done) {
+      stdin.end(done);
+    },
+    destroy(error, done) {
+      stdin.destroy();
+      done(error);
+    },
+  });
+  input.on('error', () => {});
+  stdin.on('close', () => input.destroy());
   // Helper failures (python missing modules, bad config) are for the operator, not the session.
   let helperErrors = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (helperErrors = (helperErrors + s).slice(-4096)));
@@ -423,11 +476,11 @@ function spawnPython(options: PtySpawnOptions): PtyProcess {
   return {
     backend: 'python',
     output: child.stdout!,
-    input: child.stdin!,
+    input,
     exited,
     resize: (s) => {
       const c = clampSize(s);
-      send(`winch ${c.rows} ${c.cols} ${c.widthPx} ${c.heightPx}`);
+      if (send(`winch ${c.rows} ${c.cols} ${c.widthPx} ${c.heightPx}`)) unappliedResizes++;
     },
     signal: (name) => {
       const n = signalNumber(name);

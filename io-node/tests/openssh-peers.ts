@@ -17,6 +17,9 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = join(repoRoot, 'dist', 'io-node', 'cli.js');
 
+/** The node binary: this process's under Node, the one on PATH under Deno (which runs this harness too). */
+export const nodeExecutable = /(^|\/)node(\.exe)?$/.test(process.execPath) ? process.execPath : 'node';
+
 const INSTALL_HINT = 'install them with: apt-get install -y openssh-server openssh-client';
 
 function findBinary(name: string, extraDirs: readonly string[] = []): string | null {
@@ -95,7 +98,7 @@ export function run(command: string, args: readonly string[], options: { timeout
 }
 
 export function runHermit(args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return run(process.execPath, [cliPath, ...args], options);
+  return run(nodeExecutable, [cliPath, ...args], options);
 }
 
 /** Wait until `child`'s output (stdout or stderr) matches, or fail with everything it said. */
@@ -195,7 +198,7 @@ export async function ensureBuilt(): Promise<string> {
     if (built < sources) {
       const started = new Date();
       const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-      const result = await run(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json')], { timeoutMs: LOCK_WAIT_MS });
+      const result = await run(nodeExecutable, [tsc, '-p', join(repoRoot, 'tsconfig.build.json')], { timeoutMs: LOCK_WAIT_MS });
       if (result.code !== 0) throw new Error(`npm run build failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
       await writeFile(stamp, '');
       // The stamp says "built from sources as of the start", so an edit during the build still triggers the next one.
@@ -308,7 +311,9 @@ export interface SshdOptions {
   readonly ciphers?: readonly string[];
   readonly macs?: readonly string[];
   readonly hostKeyAlgorithms?: readonly string[];
-  /** Extra sshd_config lines. */
+  /** UsePAM yes (needed for keyboard-interactive through PAM; a global-only keyword). Default no. */
+  readonly usePam?: boolean;
+  /** Extra sshd_config lines (sshd takes the first value of a keyword: override defaults under `Match All`). */
   readonly extra?: readonly string[];
 }
 
@@ -340,7 +345,7 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
       'ListenAddress 127.0.0.1',
       ...Object.values(options.keys.paths).map((p) => `HostKey ${p}`),
       `PidFile ${join(dir, 'sshd.pid')}`,
-      'UsePAM no',
+      `UsePAM ${options.usePam ? 'yes' : 'no'}`,
       'StrictModes no',
       'PubkeyAuthentication yes',
       'PasswordAuthentication yes',
@@ -398,8 +403,8 @@ export async function startHermitServe(args: readonly string[], env?: NodeJS.Pro
   // Node raises the soft descriptor limit to the hard one, so the shell lowers both.
   const child =
     options.descriptorLimit === undefined
-      ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env })
-      : spawn('/bin/sh', ['-c', `ulimit -n ${options.descriptorLimit} && exec "$0" "$@"`, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+      ? spawn(nodeExecutable, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env })
+      : spawn('/bin/sh', ['-c', `ulimit -n ${options.descriptorLimit} && exec "$0" "$@"`, nodeExecutable, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   const output = collect(child);
   const m = await waitForOutput(child, 'hermit serve', /^listening on 127\.0\.0\.1:(\d+)$/m, 60_000, output);
   return {
