@@ -225,6 +225,15 @@ export const denoRuntime: Runtime = {
   readFile: (path) => Deno.readFile(path).catch((err: unknown) => Promise.reject(fileError(err))),
   writeFile: (path, data, options = {}) =>
     Deno.writeFile(path, data, { ...(options.append ? { append: true } : {}), ...(options.mode !== undefined ? { mode: options.mode } : {}) }).catch((err: unknown) => Promise.reject(fileError(err))),
+  listDirectory: async (path) => {
+    const names: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(path)) names.push(entry.name);
+    } catch (err) {
+      throw fileError(err);
+    }
+    return names;
+  },
   makeDirectory: (path, mode) => Deno.mkdir(path, { recursive: true, mode }).catch((err: unknown) => Promise.reject(fileError(err))),
   wallClock: () => Date.now(),
   env: envGet,

@@ -323,3 +323,50 @@ describe('core/api client: keys from files', () => {
     await expect(connect(client, { ...base, agent: true })).rejects.toThrow(/SSH_AUTH_SOCK is not set/);
   });
 });
+
+describe('core/api client: ssh_config', () => {
+  const plain = serializeOpenSshPrivateKey(userKey, seededRandom('plain'));
+  const config = ['Host web', '  HostName server', '  User alice', '  IdentityFile ~/.ssh/id_web', '  UserKnownHostsFile ~/.ssh/kh', '  StrictHostKeyChecking yes', '  Ciphers aes128-ctr', ''].join('\n');
+
+  function withConfig(knownKey: typeof hostKey) {
+    const network = new MemoryNetwork();
+    const client = new MemoryRuntime({
+      network,
+      homeDir: '/home/alice',
+      userName: 'someone-else',
+      files: {
+        '/home/alice/.ssh/config': config,
+        '/home/alice/.ssh/id_web': plain,
+        '/home/alice/.ssh/kh': `server ${formatPublicKeyLine(knownKey.publicKey)}\n`,
+      },
+    });
+    const server = new MemoryRuntime({ network });
+    startServer(server);
+    return client;
+  }
+
+  it('an alias resolves to HostName, User, IdentityFile, the cipher list and a known_hosts policy', async () => {
+    const client = withConfig(hostKey);
+    const records: string[] = [];
+    const conn = await connect(client, { host: 'web', config: true, log: (r) => records.push(r.message) });
+    expect((await conn.run('echo via config')).stdout).toBe('via config\n');
+    expect(conn.algorithms?.cipherClientToServer).toBe('aes128-ctr');
+    expect(records[0]).toContain('web is server port 22');
+    await conn.close();
+  });
+
+  it('the known_hosts policy from the configuration refuses a different key with its explanation', async () => {
+    const client = withConfig(otherKey);
+    const error = await connect(client, { host: 'web', config: true }).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('HostKeyVerificationError');
+    expect((error as Error).message).toContain('/home/alice/.ssh/kh:1');
+  });
+
+  it('explicit options win over the file; without hostKey or config connect refuses to guess', async () => {
+    const client = withConfig(otherKey);
+    const conn = await connect(client, { host: 'web', config: true, hostKey: () => true, algorithms: { cipher: 'chacha20-poly1305@openssh.com' } });
+    expect(conn.algorithms?.cipherClientToServer).toBe('chacha20-poly1305@openssh.com');
+    await conn.close();
+    await expect(connect(client, { host: 'server', username: 'alice' })).rejects.toThrow(/hostKey is required/);
+  });
+});

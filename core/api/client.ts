@@ -17,6 +17,7 @@ import type { PrivateKey } from '../keys/private-key.ts';
 import { publicKeysEqual, type PublicKey } from '../keys/public-key.ts';
 import { sign } from '../keys/signature.ts';
 import { SshChannel, type ChannelHost } from './channel.ts';
+import { loadSshConfig, optionsFromConfig, type ConfigSource } from './config-options.ts';
 import { ClientCredentials } from './credentials.ts';
 import { ConnectionDriver, type CloseReason } from './driver.ts';
 import { AbortError, ConnectionClosedError, GlobalRequestError, ProcessError, TimeoutError, type RunResult } from './errors.ts';
@@ -58,7 +59,8 @@ export interface ClientOptions {
   readonly host: string;
   /** Default 22. */
   readonly port?: number;
-  readonly username: string;
+  /** Default: ssh_config's User, else the local user name (as ssh). */
+  readonly username?: string;
   /**
    * Keys offered for `publickey` authentication (RFC 4252 section 7): key objects, or paths of key
    * files (`~/` expanded; `FILE.pub` is read first so nothing is decrypted until the server would
@@ -79,7 +81,14 @@ export interface ClientOptions {
    * Whether the server's host key is the right one: a callback (false or a rejection refuses), or
    * a known_hosts policy. Required: there is no silent trust.
    */
-  readonly hostKey: ((decision: HostKeyDecision) => boolean | Promise<boolean>) | HostKeyVerifier;
+  readonly hostKey?: ((decision: HostKeyDecision) => boolean | Promise<boolean>) | HostKeyVerifier;
+  /**
+   * Apply ssh_config(5) for `host` (an alias): `true` reads ~/.ssh/config, a string is a file, or
+   * give `{ text }`. HostName, Port, User, IdentityFile, IdentityAgent, ProxyJump, the algorithm
+   * lists, ServerAlive*, ConnectTimeout, ForwardAgent and the known_hosts settings (a HostKeyPolicy
+   * when `hostKey` is not given) apply; options given here win over the file.
+   */
+  readonly config?: ConfigSource;
   /** Algorithm lists, full or with OpenSSH's `+`/`-`/`^` modifiers. */
   readonly algorithms?: SshEngineOptions['algorithms'];
   /** Default: the runtime's provider. */
@@ -138,7 +147,10 @@ const DEFAULT_LOGIN_TIMEOUT = 120_000;
  * with the engine's typed SshError (`AUTH_FAILED`, `PEER_DISCONNECTED`, …), the host key policy's
  * explanation, a ConnectError from the dial, a TimeoutError or an AbortError.
  */
-export async function connect<P = SshProcess, C = SshChannel>(runtime: Runtime, options: ClientOptions, views?: ClientViews<P, C>): Promise<SshConnection<P, C>> {
+export async function connect<P = SshProcess, C = SshChannel>(runtime: Runtime, given: ClientOptions, views?: ClientViews<P, C>): Promise<SshConnection<P, C>> {
+  const configured = given.config ? await applyConfig(runtime, given) : given;
+  const options = configured.username === undefined ? { ...configured, username: runtime.userName() } : configured;
+  if (options.hostKey === undefined) throw new TypeError('connect: hostKey is required (a callback or a HostKeyPolicy; there is no silent trust), or use config: true for known_hosts');
   const signal = options.signal;
   if (signal?.aborted) throw new AbortError('connecting', signal.reason);
   const hops: SshConnection<SshProcess, SshChannel>[] = [];
@@ -149,7 +161,7 @@ export async function connect<P = SshProcess, C = SshChannel>(runtime: Runtime, 
       let previous: SshConnection<SshProcess, SshChannel> | null = null;
       for (const hop of chain) {
         const sock: ByteStream | undefined = previous ? await previous.openStream(hop.host, hop.port ?? 22) : undefined;
-        previous = await connect(runtime, { ...hop, ...(sock ? { sock } : {}), ...(signal ? { signal } : {}), ...(options.log ? { log: options.log } : {}) });
+        previous = await connect(runtime, { ...(options.config !== undefined ? { config: options.config } : {}), ...hop, ...(sock ? { sock } : {}), ...(signal ? { signal } : {}), ...(options.log ? { log: options.log } : {}) });
         hops.push(previous);
       }
       stream = await previous!.openStream(options.host, options.port ?? 22);
@@ -163,6 +175,37 @@ export async function connect<P = SshProcess, C = SshChannel>(runtime: Runtime, 
   }
 }
 
+/** The caller's options over what ssh_config says for `options.host`. */
+async function applyConfig(runtime: Runtime, options: ClientOptions): Promise<ClientOptions> {
+  const resolved = await loadSshConfig(runtime, {
+    host: options.host,
+    ...(options.username !== undefined ? { user: options.username } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    config: options.config!,
+  });
+  const derived = optionsFromConfig(runtime, resolved);
+  options.log?.({ level: 'debug', event: 'config', message: `Reading configuration data ${resolved.files.join(', ') || '(none)'}; ${options.host} is ${derived.host} port ${derived.port}` });
+  // The default identity files are tried only when they exist (ssh is silent about missing ones).
+  let files = derived.privateKeys ?? [];
+  if (resolved.identityFileDefaulted) {
+    const present = await Promise.all(files.map((f) => runtime.readFile(f).then(() => true, () => false)));
+    files = files.filter((_, i) => present[i]);
+  }
+  const { config: _config, hostKey, ...explicit } = options;
+  void _config;
+  const merged: ClientOptions = {
+    ...derived,
+    privateKeys: files,
+    ...(derived.jump ? { jump: derived.jump.map((h) => ({ ...h, username: h.username ?? derived.username })) } : {}),
+    ...explicit,
+    host: derived.host,
+    ...(options.port === undefined ? { port: derived.port } : {}),
+    ...(explicit.algorithms ? { algorithms: { ...derived.algorithms, ...explicit.algorithms } } : {}),
+    hostKey: hostKey ?? (await derived.hostKeyPolicy()),
+  };
+  return merged;
+}
+
 async function connectOver<P, C>(runtime: Runtime, options: ClientOptions, given: ByteStream | undefined, views: ClientViews<P, C>): Promise<SshConnection<P, C>> {
   const port = options.port ?? 22;
   const log = options.log;
@@ -173,7 +216,7 @@ async function connectOver<P, C>(runtime: Runtime, options: ClientOptions, given
   if (credentials === undefined && (paths.length > 0 || options.agent)) {
     const loaded = await ClientCredentials.load({
       runtime,
-      username: options.username,
+      username: options.username ?? runtime.userName(),
       host: options.host,
       identityFiles: paths,
       defaultIdentityFiles: false,
@@ -235,7 +278,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
     private readonly options: ClientOptions,
     private readonly views: ClientViews<P, C>,
   ) {
-    const verifier = typeof options.hostKey === 'function' ? null : options.hostKey;
+    const verifier = typeof options.hostKey === 'function' ? null : (options.hostKey ?? null);
     const preferred = verifier?.preferredHostKeyAlgorithms?.() ?? null;
     const algorithms = { ...(preferred !== null ? { hostKey: preferred } : {}), ...options.algorithms };
     const keys = (options.privateKeys ?? []).filter((k): k is PrivateKey => typeof k !== 'string');
@@ -251,7 +294,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
       now: runtime.now(),
       crypto: options.crypto ?? runtime.crypto,
       random: runtime.random,
-      username: options.username,
+      username: options.username ?? runtime.userName(),
       clientAuth: { ...credentials?.clientAuth, methods, publicKeys },
       algorithms,
       ...(options.rekeyBytes !== undefined ? { rekeyBytes: options.rekeyBytes } : {}),
@@ -663,7 +706,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
   }
 
   private async checkHostKey(decision: HostKeyDecision): Promise<boolean> {
-    const check = this.options.hostKey;
+    const check = this.options.hostKey!;
     this.log('debug', 'hostKey', `Server host key: ${decision.algorithm} ${decision.fingerprint}`);
     if (typeof check === 'function') return check(decision);
     try {

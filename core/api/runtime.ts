@@ -78,6 +78,8 @@ export interface Runtime {
   /** Whole-file reads and writes (keys, known_hosts, config); errors carry `code`. */
   readFile(path: string): Promise<Uint8Array>;
   writeFile(path: string, data: Uint8Array, options?: { readonly mode?: number; readonly append?: boolean }): Promise<void>;
+  /** The names in a directory (ssh_config Include globs). */
+  listDirectory(path: string): Promise<string[]>;
   /** Create a directory and its missing parents (`~/.ssh` with mode 0700); no error if it exists. */
   makeDirectory(path: string, mode: number): Promise<void>;
   /** Wall-clock milliseconds since the Unix epoch (certificate validity, known_hosts expiry): never used for timeouts. */

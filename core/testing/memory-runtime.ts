@@ -253,6 +253,14 @@ export class MemoryRuntime implements Runtime {
   /** Directories made so far (files need none: the map has no tree). */
   readonly directories = new Set<string>();
 
+  async listDirectory(path: string): Promise<string[]> {
+    const prefix = path.endsWith('/') ? path : `${path}/`;
+    const names = new Set<string>();
+    for (const p of this.files.keys()) if (p.startsWith(prefix)) names.add(p.slice(prefix.length).split('/')[0]!);
+    if (names.size === 0 && !this.directories.has(path)) throw fileError('ENOENT', `no such directory: ${path}`);
+    return [...names].sort();
+  }
+
   async makeDirectory(path: string): Promise<void> {
     this.directories.add(path);
   }

@@ -25,6 +25,8 @@ export const scriptedHostKey = generatePrivateKey('ed25519', seededRandom('api h
 export const scriptedUserKey = generatePrivateKey('ed25519', seededRandom('api user key'), pureCrypto);
 export const scriptedOtherKey = generatePrivateKey('ed25519', seededRandom('api other key'), pureCrypto);
 export const SCRIPTED_ALGORITHMS = { kex: 'curve25519-sha256', cipher: 'chacha20-poly1305@openssh.com' };
+/** The server also takes aes128-ctr, so a client's cipher choice is visible. */
+const SERVER_ALGORITHMS = { kex: 'curve25519-sha256', cipher: 'chacha20-poly1305@openssh.com,aes128-ctr' };
 
 export interface ServerLog {
   requests: string[];
@@ -65,7 +67,7 @@ export function startServer(runtime: MemoryRuntime, address = 'server:22', extra
 
 export function serveOne(runtime: MemoryRuntime, stream: ByteStream, log: ServerLog, extra: { loginSilently?: boolean }): void {
   log.connections++;
-  const engine = new SshEngine({ role: 'server', now: runtime.now(), crypto: pureCrypto, hostKeys: [scriptedHostKey], algorithms: SCRIPTED_ALGORITHMS });
+  const engine = new SshEngine({ role: 'server', now: runtime.now(), crypto: pureCrypto, hostKeys: [scriptedHostKey], algorithms: SERVER_ALGORITHMS });
   const sessions = new Map<number, { command: string | null; pty: boolean }>();
   let driver!: ConnectionDriver;
   const run = (fn: (e: SshEngine, now: number) => void): void => driver.command(fn);

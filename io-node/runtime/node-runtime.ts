@@ -3,7 +3,7 @@
  * setTimeout per timer, node:fs for files, the node:crypto provider. Everything above this —
  * the driver, channels, the client — is core/api, the same code Deno runs.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -124,6 +124,7 @@ export const nodeRuntime: Runtime = {
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   },
   writeFile: (path, data, options = {}) => (options.append ? appendFile(path, data, options.mode !== undefined ? { mode: options.mode } : {}) : writeFile(path, data, options.mode !== undefined ? { mode: options.mode } : {})),
+  listDirectory: (path) => readdir(path),
   makeDirectory: async (path, mode) => void (await mkdir(path, { recursive: true, mode })),
   wallClock: () => Date.now(),
   env: (name) => process.env[name],
