@@ -8,6 +8,9 @@
  */
 import {
   connect as connectApi,
+  listenReverse as listenReverseApi,
+  type Listener,
+  type ReverseListenOptions,
   ProcessView,
   type ByteStream,
   type ChannelReader,
@@ -59,6 +62,11 @@ export function connect(options: ConnectOptions): Promise<SshClient> {
   const { sock, ...rest } = options;
   const stream = sock === undefined ? undefined : 'start' in sock ? sock : connStream(sock);
   return connectApi(denoRuntime, { ...rest, ...(stream ? { sock: stream } : {}) }, denoViews);
+}
+
+/** RFC 8071 reverse direction: listen, and log in to each SSH server that calls in (see core/api listenReverse). */
+export function listenReverse(options: ReverseListenOptions<SshProcess, ChannelStreams>): Promise<Listener> {
+  return listenReverseApi(denoRuntime, options, denoViews);
 }
 
 function readerStream(reader: ChannelReader): ReadableStream<Uint8Array> {

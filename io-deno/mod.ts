@@ -29,7 +29,7 @@ export {
   type Runtime,
   type SessionOptions,
 } from '../core/api/index.ts';
-export { channelStreams, connect, SshProcess, type ChannelStreams, type ConnectOptions, type SshClient } from './client.ts';
+export { channelStreams, connect, listenReverse, SshProcess, type ChannelStreams, type ConnectOptions, type SshClient } from './client.ts';
 export { connStream, denoRuntime } from './runtime.ts';
 export { DenoConnectionPump, type DenoCloseReason, type DenoPumpOptions } from './pump.ts';
 export { connect as connectEngine, listen, type DenoConnectOptions, type DenoListenOptions, type DenoServer } from './net.ts';

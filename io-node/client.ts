@@ -12,6 +12,9 @@ import type { Socket } from 'node:net';
 import { Duplex, Readable, Writable } from 'node:stream';
 import {
   connect as connectApi,
+  listenReverse as listenReverseApi,
+  type Listener,
+  type ReverseListenOptions,
   type ByteStream,
   type ChannelReader,
   type ChannelWriter,
@@ -70,6 +73,11 @@ export function connect(options: ConnectOptions): Promise<SshClient> {
   const { sock, ...rest } = options;
   const stream = sock === undefined ? undefined : isByteStream(sock) ? sock : socketStream(sock as Socket);
   return connectApi(nodeRuntime, { ...rest, ...(stream ? { sock: stream } : {}) }, nodeViews);
+}
+
+/** RFC 8071 reverse direction: listen, and log in to each SSH server that calls in (see core/api listenReverse). */
+export function listenReverse(options: ReverseListenOptions<SshProcess, Duplex>): Promise<Listener> {
+  return listenReverseApi(nodeRuntime, options, nodeViews);
 }
 
 function isByteStream(value: Duplex | ByteStream): value is ByteStream {

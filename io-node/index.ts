@@ -23,6 +23,7 @@ export {
   channelDuplex,
   connect,
   ConnectionClosedError,
+  listenReverse,
   GlobalRequestError,
   ProcessError,
   SshProcess,

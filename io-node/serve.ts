@@ -59,6 +59,11 @@ export interface RunningServer {
   readonly port: number;
   /** Stop accepting, disconnect every open connection and wait until they are gone. */
   close(): Promise<void>;
+  /**
+   * Serve an already connected socket as if it had been accepted: a connection we dialed out
+   * (RFC 8071 reverse direction, the client listening) or any stream the caller set up.
+   */
+  handleConnection(socket: Socket): void;
 }
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
@@ -158,7 +163,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     });
   };
   let lastShortage = -Infinity;
-  const server = createServer((socket: Socket) => {
+  const admit = (socket: Socket): void => {
     if (refusesStartup(maxStartups, unauthenticated)) {
       log(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: refused: ${unauthenticated} connections have not logged in yet (MaxStartups ${formatMaxStartups(maxStartups)})`);
       socket.destroy();
@@ -172,7 +177,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       log(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: refused: ${(err as Error).message}`);
       socket.destroy();
     }
-  });
+  };
+  const server = createServer(admit);
   const onListenerError = (err: NodeJS.ErrnoException): void => {
     if (err.code === 'EMFILE' || err.code === 'ENFILE') {
       // libuv normally closes a connection it has no descriptor for without telling us (it keeps a
@@ -198,6 +204,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     server,
     host: address.address,
     port: address.port,
+    handleConnection: admit,
     close: async () => {
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       const all = [...pumps];

@@ -23,7 +23,7 @@ import { ConnectionDriver, type CloseReason } from './driver.ts';
 import { AbortError, ConnectionClosedError, GlobalRequestError, ProcessError, TimeoutError, type RunResult } from './errors.ts';
 import { forwardDynamic, forwardLocal, pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
 import { SshProcess, type SessionOptions, type SessionStart } from './process.ts';
-import type { ByteStream, Runtime } from './runtime.ts';
+import type { ByteStream, Listener, Runtime } from './runtime.ts';
 
 /** One line of protocol progress, what `ssh -v` shows. */
 export interface LogRecord {
@@ -173,6 +173,37 @@ export async function connect<P = SshProcess, C = SshChannel>(runtime: Runtime, 
     for (const hop of hops.reverse()) await hop.close();
     throw error;
   }
+}
+
+export interface ReverseListenOptions<P = SshProcess, C = SshChannel> extends Omit<ClientOptions, 'sock' | 'jump' | 'host' | 'config'> {
+  /** Where to listen for servers that call in (default 127.0.0.1; port 0 picks one). */
+  readonly bindHost?: string;
+  readonly bindPort?: number;
+  /** The name the host key is checked under (default: the caller's address). */
+  readonly host?: string;
+  /** Each server that called in, once we are logged in to it. */
+  readonly onConnection: (connection: SshConnection<P, C>) => void;
+  /** A server that called in but could not be logged in to (host key, authentication, …). */
+  readonly onError?: (error: Error, from: { readonly address?: string; readonly port?: number }) => void;
+}
+
+/**
+ * The reverse direction of RFC 8071: we listen for TCP connections and act as the SSH *client* on
+ * each (the server dialed us, e.g. a device behind NAT). Each login is handed to `onConnection`.
+ */
+export async function listenReverse<P = SshProcess, C = SshChannel>(
+  runtime: Runtime,
+  options: ReverseListenOptions<P, C>,
+  views?: ClientViews<P, C>,
+): Promise<Listener> {
+  const { bindHost = '127.0.0.1', bindPort = 0, onConnection, onError, ...client } = options;
+  return runtime.listenTcp(bindHost, bindPort, (stream) => {
+    const from = { ...(stream.remoteAddress ? { address: stream.remoteAddress } : {}), ...(stream.remotePort !== undefined ? { port: stream.remotePort } : {}) };
+    connect(runtime, { ...client, host: client.host ?? stream.remoteAddress ?? 'reverse', sock: stream }, views).then(onConnection, (error: Error) => {
+      if (onError) onError(error, from);
+      else client.log?.({ level: 'warn', event: 'reverse', message: `a server calling in from ${from.address ?? '?'} could not be logged in to: ${error.message}` });
+    });
+  });
 }
 
 /** The caller's options over what ssh_config says for `options.host`. */

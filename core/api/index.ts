@@ -10,6 +10,7 @@ export { ProcessView, SshProcess, type PtyOptions, type SessionOptions, type Ses
 export {
   channelByteStream,
   connect,
+  listenReverse,
   SshConnection,
   type ClientOptions,
   type ClientViews,
@@ -17,6 +18,7 @@ export {
   type HostKeyVerifier,
   type KeyboardInteractiveChallenge,
   type LogRecord,
+  type ReverseListenOptions,
   type RunOptions,
 } from './client.ts';
 export { pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
