@@ -39,6 +39,10 @@ export interface HostKeyVerifier {
   verify(question: Pick<HostKeyDecision, 'hostKey' | 'fingerprint' | 'certificate'>): Promise<unknown>;
   /** `^…` host key algorithms to prefer (those of keys already known), or null. Applied unless `algorithms.hostKey` is given. */
   preferredHostKeyAlgorithms?(): string | null;
+  /** UpdateHostKeys: which announced keys (blobs) to have the server prove; none to skip. */
+  newHostKeys?(blobs: readonly Uint8Array[]): Uint8Array[];
+  /** UpdateHostKeys: record keys the server proved. */
+  learnHostKeys?(blobs: readonly Uint8Array[]): Promise<void>;
 }
 
 /** Something that answers the engine's credential decisions (sign, password, keyboardInteractive, …). */
@@ -299,6 +303,8 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
   /** Remote forwards we asked for, by `address:port` or socket path: only these may open forwarded channels. */
   private readonly remoteForwards = new Map<string, RemoteForwardOptions>();
   private readonly agentPath: string | null;
+  /** Settles when keys learned through UpdateHostKeys are written (close waits for it). */
+  private hostKeyUpdate: Promise<void> = Promise.resolve();
   /** Incoming channel opens (forwarded-tcpip, auth-agent, …) by type; absent types are refused. */
   private readonly openHandlers = new Map<string, (channel: SshChannel, request: ChannelOpenRequest) => boolean | Promise<boolean>>();
 
@@ -609,6 +615,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
   async close(): Promise<void> {
     this.driver.disconnect('closed by the client');
     await this.closed;
+    await this.hostKeyUpdate;
     for (const hop of this.hops.reverse()) await hop.close();
   }
 
@@ -671,6 +678,23 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
       case 'debug':
         this.log(event.alwaysDisplay ? 'info' : 'debug', 'debug', `Remote: ${event.message}`);
         return;
+      case 'hostKeysAnnounced': {
+        // UpdateHostKeys: have the server prove the keys the policy does not know yet.
+        const verifier = typeof this.options.hostKey === 'object' ? this.options.hostKey : null;
+        const fresh = verifier?.newHostKeys?.(event.keys) ?? [];
+        if (fresh.length > 0) {
+          this.log('debug', 'hostKeys', `The server has ${fresh.length} host key(s) not in known_hosts; asking it to prove them`);
+          this.driver.command((engine, now) => engine.proveHostKeys(fresh, now));
+        }
+        return;
+      }
+      case 'hostKeysProved': {
+        const verifier = typeof this.options.hostKey === 'object' ? this.options.hostKey : null;
+        if (event.keys.length > 0 && verifier?.learnHostKeys) {
+          this.hostKeyUpdate = verifier.learnHostKeys(event.keys).catch((error: Error) => this.log('warn', 'hostKeys', `could not record new host keys: ${error.message}`));
+        }
+        return;
+      }
       case 'globalReply':
         this.globalWaiters.shift()?.settle(event.port !== undefined ? { success: event.success, port: event.port } : { success: event.success });
         return;

@@ -19,6 +19,8 @@
 import type { HostKeyDecision as HostKeyQuestion } from '../events.ts';
 import { verifyCertificate } from '../keys/certificate.ts';
 import { asciiLower } from '../keys/host-patterns.ts';
+import { fingerprintSha256 } from '../keys/format.ts';
+import { parsePublicKeyBlob, type PublicKey } from '../keys/public-key.ts';
 import {
   checkHostKey,
   decideHostKey,
@@ -54,6 +56,8 @@ export interface HostKeyPolicyOptions {
   readonly globalKnownHostsFiles?: readonly string[];
   /** Default `ask`. */
   readonly strictHostKeyChecking?: StrictHostKeyChecking;
+  /** UpdateHostKeys: record keys the server proves after login (default true, as OpenSSH with the default known_hosts). */
+  readonly updateHostKeys?: boolean;
   /** HashKnownHosts=yes: new lines get a hashed host name. */
   readonly hashKnownHosts?: boolean;
   /** For `ask`; null (or a prompter that is not available) when nobody can be asked. */
@@ -160,6 +164,8 @@ export class HostKeyPolicy {
   private readonly userFiles: readonly string[];
   private readonly stderr: TextSink;
   private readonly runtime: Runtime;
+  /** The last verified key was trusted by a plain known_hosts line (UpdateHostKeys may learn more). */
+  private knownByKey = false;
 
   protected constructor(runtime: Runtime, options: HostKeyPolicyOptions, userFiles: string[], files: string[], entries: KnownHostsEntry[], warnings: TrustFileWarning[]) {
     this.runtime = runtime;
@@ -237,6 +243,7 @@ export class HostKeyPolicy {
     const decision = decideHostKey(check, this.strict, { userKnownHostsFile: this.userFiles[0] ?? '~/.ssh/known_hosts' });
     if (decision.accept && (check.status === 'trusted' || check.status === 'trusted-by-ca')) {
       const location = check.matches[0]?.location;
+      this.knownByKey = check.status === 'trusted';
       return { outcome: 'known', fingerprint: question.fingerprint, verified: true, ...(location ? { location } : {}) };
     }
     if (decision.accept && check.status === 'changed') {
@@ -262,6 +269,49 @@ export class HostKeyPolicy {
       }
     }
     this.refuse(check, certificateProblem, decision.error?.message);
+  }
+
+  /**
+   * UpdateHostKeys (OpenSSH PROTOCOL 2.5, hostkeys-00@openssh.com): of the keys the server
+   * announced after login, those known_hosts does not hold yet for this host, to be proved. Only
+   * when this connection's key was trusted by a plain known_hosts line (not a certificate, not a
+   * changed key accepted anyway) and keys are recorded at all (a user file, not StrictHostKeyChecking=no).
+   */
+  newHostKeys(blobs: readonly Uint8Array[]): Uint8Array[] {
+    if (!this.knownByKey || this.userFiles.length === 0 || this.options.updateHostKeys === false) return [];
+    const host = asciiLower(this.host);
+    const out: Uint8Array[] = [];
+    for (const blob of blobs) {
+      let key: PublicKey;
+      try {
+        key = parsePublicKeyBlob(blob);
+      } catch {
+        continue; // a key type we do not implement: nothing to record
+      }
+      // Not there yet (a known key of another type makes it look "changed" to the check: still new here); never a revoked one.
+      const status = checkHostKey(this.entries, { host, port: this.port, key }).status;
+      if (status === 'unknown' || status === 'changed') out.push(blob);
+    }
+    return out;
+  }
+
+  /** Record keys the server proved it holds (after {@link newHostKeys}), as ssh does: one line each in the user file. */
+  async learnHostKeys(blobs: readonly Uint8Array[]): Promise<void> {
+    const file = this.userFiles[0];
+    if (file === undefined) return;
+    const host = asciiLower(this.host);
+    const name = knownHostsLookupName(host, this.port);
+    for (const blob of blobs) {
+      const key = parsePublicKeyBlob(blob);
+      const line = formatKnownHostsLine(host, this.port, key, this.options.hashKnownHosts ? { hash: true, random: this.options.random ?? this.runtime.random } : {});
+      try {
+        await appendKnownHost(this.runtime, file, line);
+      } catch (err) {
+        this.stderr.write(`Warning: could not record a new host key of ${name} in ${file}: ${(err as Error).message}\n`);
+        return;
+      }
+      this.stderr.write(`Learned new hostkey: ${key.type} ${fingerprintSha256(blob)} for ${name} (added to ${file})\n`);
+    }
   }
 
   /** ssh's question: yes, no, or the fingerprint itself (which counts as yes). */

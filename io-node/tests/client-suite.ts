@@ -292,5 +292,29 @@ export function clientSuite(rt: SuiteRuntime): { setup(): Promise<void>; teardow
     }
   });
 
+  cases.push({
+    name: 'UpdateHostKeys: the host keys sshd proves after login are added to known_hosts (sshd)',
+    run: async () => {
+      const t = targets.find((x) => x.name === 'sshd')!;
+      const knownHosts = file(`known_hosts_update_${rt.name}`);
+      const line = (name: keyof HostKeyFiles['paths']) => readFile(`${keys.paths[name]}.pub`, 'utf8').then((text) => `[127.0.0.1]:${t.port} ${text.split(' ').slice(0, 2).join(' ')}`);
+      await writeFile(knownHosts, `${await line('ed25519')}\n`);
+      const policy = await rt.HostKeyPolicy.load({ host: '127.0.0.1', port: t.port, userKnownHostsFiles: [knownHosts], globalKnownHostsFiles: [], strictHostKeyChecking: 'yes', stderr: { write: () => true } });
+      const conn = await rt.connect({ ...withKey(t), hostKey: policy });
+      await conn.run('true');
+      await conn.close();
+      const lines = (await readFile(knownHosts, 'utf8')).trim().split('\n');
+      // sshd holds ed25519, three ECDSA and an RSA key: the four we did not know were proved and added.
+      assert.equal(lines.length, 5, lines.join('\n'));
+      for (const name of ['ecdsa256', 'ecdsa384', 'ecdsa521', 'rsa'] as const) assert.ok(lines.includes(await line(name)), `${name} missing from\n${lines.join('\n')}`);
+      // Next time every key is known: nothing more is added.
+      const again = await rt.HostKeyPolicy.load({ host: '127.0.0.1', port: t.port, userKnownHostsFiles: [knownHosts], globalKnownHostsFiles: [], strictHostKeyChecking: 'yes', stderr: { write: () => true } });
+      const second = await rt.connect({ ...withKey(t), hostKey: again });
+      await second.run('true');
+      await second.close();
+      assert.equal((await readFile(knownHosts, 'utf8')).trim().split('\n').length, 5);
+    },
+  });
+
   return { setup, teardown, cases };
 }
