@@ -44,6 +44,7 @@ const suite = clientSuite({
   },
   write: (stream, bytes) => writerOf(stream as WritableStream<Uint8Array>).write(bytes),
   end: (stream) => writerOf(stream as WritableStream<Uint8Array>).close(),
+  pipe: (from, to) => void (from as ReadableStream<Uint8Array>).pipeTo(to as WritableStream<Uint8Array>),
 });
 
 Deno.test({

@@ -33,6 +33,7 @@ const suite = clientSuite({
     const w = stream as Writable;
     if (!w.write(bytes)) await once(w, 'drain');
   },
+  pipe: (from, to) => void (from as Readable).pipe(to as Writable),
   async end(stream) {
     const w = stream as Writable;
     w.end();

@@ -29,6 +29,8 @@ export interface SuiteRuntime {
   readUntil(stream: unknown, text: string): Promise<string>;
   write(stream: unknown, bytes: Uint8Array): Promise<void>;
   end(stream: unknown): Promise<void>;
+  /** Pipe a process's output into another's input (Node: pipe; Deno: pipeTo), ending it at the end. */
+  pipe(from: unknown, to: unknown): void;
 }
 
 export interface SuiteCase {
@@ -172,6 +174,27 @@ export function clientSuite(rt: SuiteRuntime): { setup(): Promise<void>; teardow
       assert.equal((await proc.exit).exitStatus, 0);
     } finally {
       await conn.close();
+    }
+  });
+
+  each('processes on two connections piped into each other: 16 MiB arrive whole', async (t) => {
+    const [a, b] = await Promise.all([rt.connect(withKey(t)), rt.connect(withKey(t))]);
+    try {
+      const source = a.spawn('cat');
+      const sink = b.spawn('sha256sum');
+      rt.pipe(source.stdout, sink.stdin);
+      const printed = rt.readAll(sink.stdout);
+      const hash = createHash('sha256');
+      for (let i = 0; i < 16; i++) {
+        const block = randomBytes(MiB);
+        hash.update(block);
+        await rt.write(source.stdin, new Uint8Array(block));
+      }
+      await rt.end(source.stdin);
+      assert.equal(new TextDecoder().decode(await printed).split(' ')[0], hash.digest('hex'));
+      assert.equal((await sink.exit).exitStatus, 0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 
