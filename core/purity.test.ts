@@ -20,13 +20,13 @@ function sources(dir: string): string[] {
 
 const runtime: Array<[RegExp, string]> = [
   [/from\s+['"]node:/, 'imports node:*'],
-  [/require\(/, 'uses require()'],
+  [/(?<![.\w])require\(/, 'uses require()'],
   [/\bBuffer\b/, 'uses Buffer'],
   [/\bDeno\./, 'uses Deno'],
   [/\bset(Timeout|Interval|Immediate)\s*\(/, 'uses a timer'],
   [/\bDate\.now\s*\(|\bnew Date\s*\(/, 'reads the wall clock'],
   [/\bperformance\.now\s*\(/, 'reads a clock'],
-  [/\bprocess\./, 'uses process'],
+  [/(?<![\w./'"-])process\./, 'uses process'],
   [/from\s+['"](\.\.\/)+(io-node|io-deno)\//, 'imports an adapter'],
 ];
 
@@ -55,6 +55,10 @@ describe('dependency rules', () => {
   it('the check itself catches a violation', () => {
     const sample = "import { readFile } from 'node:fs';";
     expect(runtime.some(([re]) => re.test(sample))).toBe(true);
+    expect(runtime.some(([re]) => re.test('const env = process.env;'))).toBe(true);
+    expect(runtime.some(([re]) => re.test("const fs = require('fs');"))).toBe(true);
+    // A method named require and a module named process.ts are not the runtime's.
+    expect(runtime.some(([re]) => re.test("channel.require(request); import { x } from './process.ts';"))).toBe(false);
     expect(/from\s+['"](?!xstate['"])(?!\.\/)[^'"]+['"]/.test("import { x } from '../core/engine.ts';")).toBe(true);
   });
 });

@@ -242,7 +242,7 @@ export class SshChannel {
   }
 
   /** Like `request` with want-reply, but a refusal rejects with ChannelRequestError. */
-  async require(request: ChannelRequest, detail = ''): Promise<void> {
+  async requestOrFail(request: ChannelRequest, detail = ''): Promise<void> {
     if (!(await this.request(request, true))) throw this.failure ?? new ChannelRequestError(request.type, detail);
   }
 

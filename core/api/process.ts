@@ -145,7 +145,7 @@ export class SshProcess {
     }
     requests.push({ request: start, detail: start.type === 'exec' ? start.command : start.type === 'subsystem' ? start.name : '' });
     // All at once; settle all before reporting, so no reply is left rejected and unobserved.
-    const results = await Promise.allSettled(requests.map(({ request, detail }) => this.channel.require(request, detail)));
+    const results = await Promise.allSettled(requests.map(({ request, detail }) => this.channel.requestOrFail(request, detail)));
     const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (refused) throw refused.reason;
   }

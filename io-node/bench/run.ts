@@ -5,7 +5,7 @@
 import { renderTable } from './table.ts';
 import { benchCiphers, cipherTable, PAYLOAD } from './ciphers.ts';
 import { channelTable } from './channel.ts';
-import { benchTransfer } from './transfer.ts';
+import { benchSlowReader, benchTransfer } from './transfer.ts';
 import { commandTable, inMemoryTable, loopbackTable } from './handshake.ts';
 
 interface Section {
@@ -18,6 +18,7 @@ const sections: Section[] = [
   { title: 'Handshakes in memory (kex, NEWKEYS, service, none auth answered)', run: () => inMemoryTable() },
   { title: 'Channel throughput in memory (engine cost per byte, no sockets)', run: () => channelTable() },
   { title: 'Bulk transfer through cat on a private sshd, 256 MiB: hermit vs OpenSSH ssh vs ssh2', run: () => benchTransfer() },
+  { title: 'Backpressure: a slow reader of a 1 GiB download from sshd (the client must not buffer it)', run: () => benchSlowReader() },
   { title: 'Handshakes over loopback TCP, client and server in one process: hermit vs ssh2', run: () => loopbackTable() },
   { title: 'Handshakes as whole commands against OpenSSH sshd: hermit probe vs ssh', run: () => commandTable() },
 ];

@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { connect, type SshClient } from '../client.ts';
 import { readPrivateKeyFile } from '../keys.ts';
+import type { PrivateKey } from '../../core/index.ts';
 import { renderTable } from './table.ts';
 
 type Table = { header: string[]; rows: (string | number)[][] };
@@ -165,16 +166,25 @@ async function best(rounds: number, fn: () => Promise<number>): Promise<number> 
   return ms;
 }
 
-export async function benchTransfer(rounds = 2): Promise<Table> {
-  const header = ['256 MiB through cat, one sshd, same run', 'cipher', 'download MB/s', 'upload MB/s', 'hermit / it (down)', 'hermit / it (up)'];
-  const cannot = (why: string): Table => ({ header, rows: [[`cannot run: ${why}`, '', NaN, NaN, NaN, NaN]] });
+interface BenchSshd {
+  readonly port: number;
+  readonly dir: string;
+  /** SIZE bytes of incompressible data, readable by the bench user. */
+  readonly file: string;
+  readonly userKeys: PrivateKey[];
+  /** The host key's base64 blob. */
+  readonly hostPub: string;
+  readonly ssh: string;
+}
+
+/** A private sshd with a bench user and a data file, for `fn`; a string says why it cannot run. */
+async function withBenchSshd<T>(fn: (s: BenchSshd) => Promise<T>): Promise<T | string> {
   const sshd = which('sshd', ['/usr/sbin', '/usr/local/sbin']);
   const ssh = which('ssh');
   const keygen = which('ssh-keygen');
-  if (!sshd || !ssh || !keygen) return cannot('OpenSSH is not installed (apt-get install -y openssh-server openssh-client)');
+  if (!sshd || !ssh || !keygen) return 'OpenSSH is not installed (apt-get install -y openssh-server openssh-client)';
   const user = ensureUser();
-  if (typeof user === 'string') return cannot(user);
-
+  if (typeof user === 'string') return user;
   const dir = mkdtempSync(join(tmpdir(), 'hermit-bench-transfer-'));
   // sshd reads the authorized keys as the user: the directory must be traversable.
   chmodSync(dir, 0o755);
@@ -182,7 +192,7 @@ export async function benchTransfer(rounds = 2): Promise<Table> {
   try {
     for (const [name, args] of [['host', ['-t', 'ed25519']], ['user', ['-t', 'ed25519']]] as const) {
       const r = spawnSync(keygen, ['-q', '-N', '', ...args, '-f', join(dir, name)], { encoding: 'utf8' });
-      if (r.status !== 0) return cannot(`ssh-keygen failed: ${r.stderr}`);
+      if (r.status !== 0) return `ssh-keygen failed: ${r.stderr}`;
     }
     chmodSync(join(dir, 'user'), 0o600);
     writeFileSync(join(dir, `${USER}_keys`), readFileSync(join(dir, 'user.pub')), { mode: 0o644 });
@@ -219,6 +229,16 @@ export async function benchTransfer(rounds = 2): Promise<Table> {
 
     const hostPub = readFileSync(join(dir, 'host.pub'), 'utf8').split(' ')[1];
     const userKeys = await readPrivateKeyFile(join(dir, 'user'));
+    return await fn({ port, dir, file, userKeys, hostPub: hostPub!, ssh });
+  } finally {
+    for (const d of daemonHolder) d.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchTransfer(rounds = 2): Promise<Table> {
+  const header = ['256 MiB through cat, one sshd, same run', 'cipher', 'download MB/s', 'upload MB/s', 'hermit / it (down)', 'hermit / it (up)'];
+  const result = await withBenchSshd(async ({ port, dir, file, userKeys, hostPub, ssh }): Promise<Table> => {
     const block = pseudoRandom(MiB);
     const null_ = '/dev/null';
     const sshBase = (cipher: string) => [
@@ -273,14 +293,62 @@ export async function benchTransfer(rounds = 2): Promise<Table> {
       }
     }
     return { header, rows };
-  } finally {
-    for (const d of daemonHolder) d.kill();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
+  return typeof result === 'string' ? { header, rows: [[`cannot run: ${result}`, '', NaN, NaN, NaN, NaN]] } : result;
+}
+
+const SLOW_SIZE = 1024 * MiB;
+
+/**
+ * Backpressure end to end: a 1 GiB download consumed slowly (a pause after every MiB read) must
+ * keep the client's memory flat — the window reopens only for bytes the reader took, so sshd
+ * waits instead of the client buffering. Reports RSS before, the peak while reading, and the rate.
+ */
+export async function benchSlowReader(): Promise<Table> {
+  const header = ['1 GiB download, reader pauses 4 ms per MiB', 'RSS before (MiB)', 'RSS peak (MiB)', 'peak - before (MiB)', 'MB/s'];
+  const result = await withBenchSshd(async ({ port, userKeys, hostPub }): Promise<Table> => {
+    const client = await connect({
+      host: '127.0.0.1',
+      port,
+      username: USER,
+      privateKeys: userKeys,
+      hostKey: (d) => d.hostKey.type === 'ssh-ed25519' && Buffer.from(d.hostKey.blob).toString('base64') === hostPub,
+      algorithms: { cipher: ['aes128-gcm@openssh.com'] },
+    });
+    try {
+      globalThis.gc?.();
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      const started = performance.now();
+      const proc = client.spawn(`head -c ${SLOW_SIZE} /dev/zero`);
+      let got = 0;
+      let nextPause = MiB;
+      for await (const chunk of proc.stdout) {
+        got += (chunk as Buffer).length;
+        if (got >= nextPause) {
+          nextPause += MiB;
+          await new Promise((r) => setTimeout(r, 4));
+        }
+      }
+      await proc.exit;
+      clearInterval(sampler);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      const ms = performance.now() - started;
+      if (got !== SLOW_SIZE) throw new Error(`read ${got} bytes of ${SLOW_SIZE}`);
+      const mib = (n: number) => n / MiB;
+      return { header, rows: [['hermit (node provider)', mib(before), mib(peak), mib(peak - before), SLOW_SIZE / 1e6 / (ms / 1000)]] };
+    } finally {
+      await client.close();
+    }
+  });
+  return typeof result === 'string' ? { header, rows: [[`cannot run: ${result}`, NaN, NaN, NaN, NaN]] } : result;
 }
 
 // Self-contained: `node dist/io-node/bench/transfer.js` runs just this section.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const t = await benchTransfer();
   console.log(renderTable('Bulk transfer through cat against OpenSSH sshd: hermit vs ssh vs ssh2 (MB = 10^6 bytes)', t.header, t.rows));
+  const slow = await benchSlowReader();
+  console.log(renderTable('Backpressure: a slow reader of a 1 GiB download', slow.header, slow.rows));
 }
