@@ -3,8 +3,7 @@
  * `listen` accepts connections and runs a server engine on each. Host key trust is a decision the
  * caller answers (`onHostKey`), exactly as with io-node.
  */
-import { SshEngine, type SshEngineOptions } from '../core/engine.ts';
-import type { Decision, HostKeyDecision, SshEvent } from '../core/events.ts';
+import { SshEngine, type Decision, type HostKeyDecision, type SshEngineOptions, type SshEvent } from '../core/index.ts';
 
 /** The safe answer to a question nobody configured: refuse (null where refusing means "skip"). */
 function declineDecision(d: Decision): unknown {

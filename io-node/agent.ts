@@ -9,7 +9,7 @@ import { nodeDefaults } from './runtime/bindings.ts';
 
 export { AgentError, type AgentAddOptions, type AgentErrorCode, type AgentIdentity, type AgentRsaAlgorithm, type AgentSignature } from '../core/index.ts';
 export type { AgentOptions as SshAgentOptions } from '../core/api/index.ts';
-export type { AgentSignOptions as SshAgentSignOptions } from '../core/agent/session.ts';
+export type { AgentSignOptions as SshAgentSignOptions } from '../core/index.ts';
 
 export class SshAgent extends CoreSshAgent {
   static override defaults = nodeDefaults;

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { SshEngine } from '../core/engine.ts';
+import type { SshEngine } from '../core/index.ts';
 import { ConnectionDriver, type DriverOptions } from '../core/api/index.ts';
 import { dialSocket, nodeTimer, socketStream } from './runtime/node-runtime.ts';
 
