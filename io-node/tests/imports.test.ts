@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ioNode = join(import.meta.dirname, '..');
-const PUBLIC_CORE = /^(\.\.\/)+core\/(engine|index|errors|events|transport\/algorithms|keys\/[^/]+)\.ts$/;
+const PUBLIC_CORE = /^(\.\.\/)+core\/(engine|index|errors|events|transport\/algorithms|keys\/[^/]+|api\/index|testing\/index)\.ts$/;
 const FRONT_FILES = ['connection-pump.ts', 'index.ts', 'cli.ts', 'serve.ts', 'probe.ts', 'state-dir.ts'];
 
 function sources(dir: string): string[] {
