@@ -4,9 +4,7 @@
  * both SHA-2 flags), refusals, remove and remove-all.
  */
 import assert from 'node:assert/strict';
-import { pureCrypto } from '../core/crypto/pure.ts';
-import { parseOpenSshPrivateKey, type PrivateKey } from '../core/keys/private-key.ts';
-import { verifySignature } from '../core/keys/signature.ts';
+import { parseOpenSshPrivateKey, type PrivateKey, pureCrypto, verifySignature } from '../core/index.ts';
 import { AgentError, SshAgent } from './agent.ts';
 
 const NAMES = ['ed25519', 'ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048'] as const;

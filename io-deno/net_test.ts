@@ -3,11 +3,7 @@
  * the handshake, learn the auth methods, re-key, and close cleanly with a DISCONNECT.
  */
 import assert from 'node:assert/strict';
-import { pureCrypto } from '../core/crypto/pure.ts';
-import type { SshEvent } from '../core/events.ts';
-import { fingerprintSha256 } from '../core/keys/format.ts';
-import { generatePrivateKey } from '../core/keys/private-key.ts';
-import { systemRandom } from '../core/random.ts';
+import { fingerprintSha256, generatePrivateKey, pureCrypto, type SshEvent, systemRandom } from '../core/index.ts';
 import { connect, listen } from './net.ts';
 
 Deno.test('Deno client and server over loopback TCP', async () => {

@@ -3,11 +3,15 @@
  * portable. Run by `npm run test:deno` (the `deno` npm package provides the binary).
  */
 import assert from 'node:assert/strict';
-import { pureCrypto } from '../core/crypto/pure.ts';
-import { generatePrivateKey, parseOpenSshPrivateKey } from '../core/keys/private-key.ts';
-import { seededRandom } from '../core/random.ts';
-import { handshakeScenario, rekeyScenario, sessionScenario } from '../core/testing/scenarios.ts';
-import { supportedCipher, supportedKex } from '../core/transport/algorithms.ts';
+import {
+  generatePrivateKey,
+  parseOpenSshPrivateKey,
+  pureCrypto,
+  seededRandom,
+  supportedCipher,
+  supportedKex,
+} from '../core/index.ts';
+import { handshakeScenario, rekeyScenario, sessionScenario } from '../core/testing/index.ts';
 
 const fixtures = new URL('../fixtures/keys/', import.meta.url);
 const rsa = parseOpenSshPrivateKey(await Deno.readTextFile(new URL('rsa-2048', fixtures)));

@@ -11,10 +11,17 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encodeIdentitiesAnswer, encodeSignResponse, encodeSuccess, frameAgentMessage } from '../core/agent/protocol.ts';
-import { pureCrypto } from '../core/crypto/pure.ts';
-import { parseOpenSshPrivateKey, type PrivateKey } from '../core/keys/private-key.ts';
-import { sign, verifySignature } from '../core/keys/signature.ts';
+import {
+  encodeIdentitiesAnswer,
+  encodeSignResponse,
+  encodeSuccess,
+  frameAgentMessage,
+  parseOpenSshPrivateKey,
+  type PrivateKey,
+  pureCrypto,
+  sign,
+  verifySignature,
+} from '../core/index.ts';
 import { AgentError, SshAgent } from './agent.ts';
 
 const fixtures = new URL('../fixtures/keys/', import.meta.url);

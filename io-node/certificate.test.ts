@@ -10,23 +10,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type Certificate,
+  type CertificateFields,
   certificateSignatureAlgorithms,
+  DEFAULT_USER_EXTENSIONS,
   describeCertificate,
   formatCertificateLine,
   parseCertificateLine,
+  parseCidr,
+  parseOpenSshPrivateKey,
+  parsePublicKeyLine,
+  type PrivateKey,
+  type PublicKey,
+  pureCrypto,
   signCertificate,
   signWithCertificate,
   verifyCertificate,
   verifyCertifiedSignature,
-  DEFAULT_USER_EXTENSIONS,
-  type Certificate,
-  type CertificateFields,
-} from '../core/keys/certificate.ts';
-import { parseCidr } from '../core/keys/address-match.ts';
-import { parsePublicKeyLine } from '../core/keys/format.ts';
-import { parseOpenSshPrivateKey, type PrivateKey } from '../core/keys/private-key.ts';
-import type { PublicKey } from '../core/keys/public-key.ts';
-import { pureCrypto } from '../core/crypto/pure.ts';
+} from '../core/index.ts';
 import { nodeCrypto } from './crypto-node.ts';
 import { failEachTestWithoutOpenSsh, openSshBinaries, run } from './tests/openssh.ts';
 

@@ -1,15 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import * as nc from 'node:crypto';
 import { nodeCrypto } from './crypto-node.ts';
-import { pureCrypto } from '../core/crypto/pure.ts';
-import { createOpener, createSealer } from '../core/cipher/index.ts';
+import { type AeadCipher, type AeadWithAadPrefix, createOpener, createSealer, pureCrypto, seededRandom } from '../core/index.ts';
 import { describeProviderVectors, modPowNaive } from '../fixtures/crypto/provider-suite.ts';
 import { combinations, describePacketProtection, keysFor, makePacket } from '../fixtures/crypto/packet-suite.ts';
 import { chachaPolyPacketVector } from '../fixtures/crypto/packet-vectors.ts';
 import { hex, toHex } from '../fixtures/crypto/util.ts';
-import { seededRandom } from '../core/random.ts';
-import type { AeadCipher } from '../core/crypto/provider.ts';
-import type { AeadWithAadPrefix } from '../core/cipher/types.ts';
 
 describeProviderVectors(nodeCrypto);
 describePacketProtection(nodeCrypto);

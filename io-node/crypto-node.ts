@@ -13,13 +13,25 @@
  */
 import * as nc from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { AeadCipher, CryptoProvider, EcCurve, HashName, RsaPrivateKey, RsaPublicKey } from '../core/crypto/provider.ts';
-import { ecCurveOrder, ecFieldLength, isAllZero, isUncompressedPoint, modPowBigint, normalizeScalar } from '../core/crypto/pure.ts';
-import { poly1305 } from '../core/cipher/primitives/poly1305.ts';
-import type { AeadWithAadPrefix } from '../core/cipher/types.ts';
-import { kexError } from '../core/errors.ts';
-import { bytesToBigint } from '../core/wire/reader.ts';
-import { bigintToBytes } from '../core/wire/writer.ts';
+import {
+  type AeadCipher,
+  type AeadWithAadPrefix,
+  bigintToBytes,
+  bytesToBigint,
+  type CryptoProvider,
+  type EcCurve,
+  ecCurveOrder,
+  ecFieldLength,
+  type HashName,
+  isAllZero,
+  isUncompressedPoint,
+  kexError,
+  modPowBigint,
+  normalizeScalar,
+  poly1305,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+} from '../core/index.ts';
 
 /** A plain Uint8Array view of a Buffer's bytes (no copy), so callers never see Buffer methods. */
 function view(b: Buffer): Uint8Array {

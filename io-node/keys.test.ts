@@ -5,9 +5,8 @@ import { copyFileSync, chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha512 } from '@noble/hashes/sha2.js';
-import type { CryptoProvider, HashName } from '../core/crypto/provider.ts';
-import { pureCrypto } from '../core/crypto/pure.ts';
-import { nobleTestCrypto } from '../core/keys/tests/noble-test-crypto.ts';
+import { type CryptoProvider, type HashName, pureCrypto, SshReader, SshWriter, systemRandom } from '../core/index.ts';
+import { nobleTestCrypto } from '../core/testing/index.ts';
 import {
   ECDSA_CURVES,
   KeyFormatError,
@@ -30,9 +29,6 @@ import {
   type PrivateKey,
   type SignatureCrypto,
 } from '../core/keys/index.ts';
-import { systemRandom } from '../core/random.ts';
-import { SshReader } from '../core/wire/reader.ts';
-import { SshWriter } from '../core/wire/writer.ts';
 import { nodeCrypto } from './crypto-node.ts';
 import { KeyFileError, generateHostKey, readPrivateKeyFile, writePrivateKeyFile, type HostKeyType } from './keys.ts';
 

@@ -12,8 +12,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { chmod, open, rename, stat, unlink } from 'node:fs/promises';
-import { systemRandom } from '../core/random.ts';
-import type { RandomSource } from '../core/crypto/provider.ts';
+import { type RandomSource, systemRandom } from '../core/index.ts';
 import {
   formatPublicKeyLine,
   generatePrivateKey,

@@ -5,10 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
-import { generatePrivateKey, parseOpenSshPrivateKey } from '../core/keys/private-key.ts';
-import { systemRandom } from '../core/random.ts';
-import { handshakeScenario } from '../core/testing/scenarios.ts';
-import { supportedCipher, supportedHostKey, supportedKex, supportedMac } from '../core/transport/algorithms.ts';
+import {
+  generatePrivateKey,
+  parseOpenSshPrivateKey,
+  supportedCipher,
+  supportedHostKey,
+  supportedKex,
+  supportedMac,
+  systemRandom,
+} from '../core/index.ts';
+import { handshakeScenario } from '../core/testing/index.ts';
 import { nodeCrypto } from './crypto-node.ts';
 
 const hostKeys = [

@@ -3,8 +3,7 @@
  * and the logins it accepts (io-node/server-auth.ts) from authorized_keys, CA and password files.
  */
 import { readFile } from 'node:fs/promises';
-import { formatFingerprintLine, SshUsageError } from '../core/index.ts';
-import { formatUnixTimeUtc, parseCertificateLine } from '../core/keys/certificate.ts';
+import { formatFingerprintLine, formatUnixTimeUtc, parseCertificateLine, SshUsageError } from '../core/index.ts';
 import type { AlgorithmOptions } from './probe.ts';
 import { UsageError, algorithmOption, formatAddress, parseListen, splitOption, tokens } from './cli-common.ts';
 import { prompt } from './prompt.ts';

@@ -32,13 +32,26 @@
 import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { verifyPassword } from '../core/auth/password-hash.ts';
-import type { CryptoProvider } from '../core/crypto/provider.ts';
-import type { AuthKeyboardInteractiveDecision, AuthPasswordDecision, AuthPublicKeyDecision, Decision } from '../core/events.ts';
-import { findAuthorizedKey, type AuthorizedKeyEntry, type SessionPolicy } from '../core/keys/authorized-keys.ts';
-import { formatUnixTimeUtc, parseCertificate, verifyCertificate, type Certificate } from '../core/keys/certificate.ts';
-import { fingerprint, keyTypeLabel, parsePublicKeyLine } from '../core/keys/format.ts';
-import { publicKeysEqual, type PublicKey } from '../core/keys/public-key.ts';
+import {
+  type AuthKeyboardInteractiveDecision,
+  type AuthorizedKeyEntry,
+  type AuthorizedKeysPolicy as SessionPolicy,
+  type AuthPasswordDecision,
+  type AuthPublicKeyDecision,
+  type Certificate,
+  type CryptoProvider,
+  type Decision,
+  findAuthorizedKey,
+  fingerprint,
+  formatUnixTimeUtc,
+  keyTypeLabel,
+  parseCertificate,
+  parsePublicKeyLine,
+  type PublicKey,
+  publicKeysEqual,
+  verifyCertificate,
+  verifyPassword,
+} from '../core/index.ts';
 import { nodeCrypto } from './crypto-node.ts';
 import { TrustFileError, loadAuthorizedKeys, loadPasswordFile } from './trust-files.ts';
 

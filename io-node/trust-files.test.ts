@@ -8,21 +8,23 @@ import { scryptSync } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePasswordHash, shaCrypt, verifyPassword } from '../core/auth/password-hash.ts';
-import { encodeBase64 } from '../core/keys/base64.ts';
-import { parsePublicKeyLine } from '../core/keys/format.ts';
 import {
   checkHostKey,
   decideHostKey,
+  encodeBase64,
   formatKnownHostsLine,
+  type HostKeyStatus,
   knownHostsEntryMatches,
   knownHostsLookupName,
   parseKnownHosts,
-  type HostKeyStatus,
+  parsePasswordHash,
+  parsePublicKeyLine,
+  type PublicKey,
+  seededRandom,
+  shaCrypt,
   type StrictHostKeyChecking,
-} from '../core/keys/known-hosts.ts';
-import type { PublicKey } from '../core/keys/public-key.ts';
-import { seededRandom } from '../core/random.ts';
+  verifyPassword,
+} from '../core/index.ts';
 import { failEachTestWithoutOpenSsh, makeHostKeys, openSshBinaries, repoRoot, run, startSshd, tempDir, type HostKeyFiles, type Sshd } from './tests/openssh.ts';
 import {
   appendKnownHost,

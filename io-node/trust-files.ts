@@ -18,22 +18,27 @@
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { hashPassword, parsePasswordFile, type HashPasswordOptions, type PasswordFile } from '../core/auth/password-hash.ts';
-import type { RandomSource } from '../core/crypto/provider.ts';
-import { parseAuthorizedKeys, type AuthorizedKeysFile, type CivilTime } from '../core/keys/authorized-keys.ts';
 import {
+  type AuthorizedKeysFile,
   checkHostKey,
+  type CivilTime,
   decideHostKey,
   formatKnownHostsLine,
-  trustWarning,
+  hashPassword,
+  type HashPasswordOptions,
   type HostKeyCheck,
-  type HostKeyDecision,
   type HostKeyQuery,
   type KnownHostsFile,
+  type KnownHostsVerdict as HostKeyDecision,
+  parseAuthorizedKeys,
+  parsePasswordFile,
+  type PasswordFile,
+  type RandomSource,
   type StrictHostKeyChecking,
+  systemRandom,
   type TrustFileWarning,
-} from '../core/keys/known-hosts.ts';
-import { systemRandom } from '../core/random.ts';
+  trustWarning,
+} from '../core/index.ts';
 import { appendKnownHost as appendKnownHostLine, loadKnownHosts as loadKnownHostsFiles, readError } from '../core/api/index.ts';
 import { nodeRuntime } from './runtime/node-runtime.ts';
 

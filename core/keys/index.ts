@@ -122,7 +122,7 @@ export {
 } from './certificate.ts';
 export {
   checkHostKey, decideHostKey, formatKnownHostsLine, hashKnownHostName, knownHostKeyTypes, knownHostsEntryMatches,
-  knownHostsLookupName, parseKnownHosts, parseStrictHostKeyChecking,
+  knownHostsLookupName, parseKnownHosts, parseStrictHostKeyChecking, trustWarning,
   type DecideHostKeyOptions, type FormatKnownHostsOptions, type HostKeyCheck, type HostKeyErrorCode,
   type HostKeyQuery, type HostKeyRestrictions, type HostKeyStatus, type KnownHostMatch, type KnownHostsEntry,
   type KnownHostsFile, type KnownHostsMarker, type KnownHostsNames, type StrictHostKeyChecking, type TrustFileWarning,

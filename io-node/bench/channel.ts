@@ -3,9 +3,8 @@
  * costs per byte — framing, window accounting, sealing and opening — per cipher, node provider.
  */
 import { performance } from 'node:perf_hooks';
-import { generatePrivateKey } from '../../core/keys/private-key.ts';
-import { systemRandom } from '../../core/random.ts';
-import { Pair } from '../../core/testing/pair.ts';
+import { generatePrivateKey, systemRandom } from '../../core/index.ts';
+import { Pair } from '../../core/testing/index.ts';
 import { nodeCrypto } from '../crypto-node.ts';
 
 export function channelThroughput(cipher: string, megabytes: number): number {

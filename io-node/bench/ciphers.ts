@@ -6,10 +6,15 @@
  */
 import * as nc from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createOpener, createSealer, cipherInfo, macInfo } from '../../core/cipher/index.ts';
-import type { PacketSealer } from '../../core/cipher/types.ts';
-import type { CryptoProvider } from '../../core/crypto/provider.ts';
-import { pureCrypto } from '../../core/crypto/pure.ts';
+import {
+  cipherInfo,
+  createOpener,
+  createSealer,
+  type CryptoProvider,
+  macInfo,
+  type PacketSealer,
+  pureCrypto,
+} from '../../core/index.ts';
 import { nodeCrypto } from '../crypto-node.ts';
 
 export interface BenchRow {

@@ -12,12 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { pureCrypto } from '../../core/crypto/pure.ts';
-import type { CryptoProvider } from '../../core/crypto/provider.ts';
-import { SshEngine } from '../../core/engine.ts';
-import { generatePrivateKey, type PrivateKey } from '../../core/keys/private-key.ts';
-import { systemRandom } from '../../core/random.ts';
-import { Pair } from '../../core/testing/pair.ts';
+import {
+  type CryptoProvider,
+  generatePrivateKey,
+  type PrivateKey,
+  pureCrypto,
+  SshEngine,
+  systemRandom,
+} from '../../core/index.ts';
+import { Pair } from '../../core/testing/index.ts';
 import { ConnectionPump, dialTcp } from '../connection-pump.ts';
 import { nodeCrypto } from '../crypto-node.ts';
 

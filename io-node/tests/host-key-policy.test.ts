@@ -6,11 +6,16 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { signCertificate, type Certificate } from '../../core/keys/certificate.ts';
-import { fingerprintSha256, formatPublicKeyLine } from '../../core/keys/format.ts';
-import { formatKnownHostsLine } from '../../core/keys/known-hosts.ts';
-import { generatePrivateKey, type PrivateKey } from '../../core/keys/private-key.ts';
-import { systemRandom } from '../../core/random.ts';
+import {
+  type Certificate,
+  fingerprintSha256,
+  formatKnownHostsLine,
+  formatPublicKeyLine,
+  generatePrivateKey,
+  type PrivateKey,
+  signCertificate,
+  systemRandom,
+} from '../../core/index.ts';
 import { nodeCrypto } from '../crypto-node.ts';
 import { HostKeyPolicy, HostKeyVerificationError, parseKnownHostsFileList, type HostKeyPolicyOptions } from '../host-key-policy.ts';
 import type { Prompter, PromptRequest } from '../prompt.ts';

@@ -8,14 +8,16 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../core/auth/password-hash.ts';
-import type { ClientAuthMethod } from '../../core/auth/client.ts';
-import type { SshEvent } from '../../core/events.ts';
-import { parseCertificateLine } from '../../core/keys/certificate.ts';
-import { fingerprint } from '../../core/keys/format.ts';
-import type { PrivateKey } from '../../core/keys/private-key.ts';
-import { seededRandom } from '../../core/random.ts';
-import { Pair } from '../../core/testing/pair.ts';
+import {
+  type ClientAuthMethod,
+  fingerprint,
+  hashPassword,
+  parseCertificateLine,
+  type PrivateKey,
+  seededRandom,
+  type SshEvent,
+} from '../../core/index.ts';
+import { Pair } from '../../core/testing/index.ts';
 import { readPrivateKeyFile } from '../keys.ts';
 import { AuthConfigError, ServerAuthPolicy, parseAuthMethods, type ConnectionAuth, type ServerAuthConfig } from '../server-auth.ts';
 

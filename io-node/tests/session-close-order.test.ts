@@ -17,10 +17,8 @@
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ChannelRequest, SshEvent } from '../../core/index.ts';
-import { generatePrivateKey } from '../../core/keys/private-key.ts';
-import { seededRandom } from '../../core/random.ts';
-import { Pair } from '../../core/testing/pair.ts';
+import { type ChannelRequest, generatePrivateKey, seededRandom, type SshEvent } from '../../core/index.ts';
+import { Pair } from '../../core/testing/index.ts';
 import { nodeCrypto } from '../crypto-node.ts';
 import { createSessionHandler, type CommandSpec, type ExitInfo, type RunningCommand, type ServerConnectionContext } from '../server-sessions.ts';
 

@@ -11,10 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { SshEngine } from '../../core/engine.ts';
-import { encodeBase64 } from '../../core/keys/base64.ts';
-import { seededRandom } from '../../core/random.ts';
-import { pureCrypto } from '../../core/crypto/pure.ts';
+import { encodeBase64, pureCrypto, seededRandom, SshEngine } from '../../core/index.ts';
 import { ALL_CIPHERS, ALL_KEX_OPENSSH, ALL_MACS, makeHostKeys, run, openSshBinaries, startSshd } from '../tests/openssh.ts';
 
 interface Case {
