@@ -370,3 +370,30 @@ describe('core/api client: ssh_config', () => {
     await expect(connect(client, { host: 'server', username: 'alice' })).rejects.toThrow(/hostKey is required/);
   });
 });
+
+describe('core/api client: forwards from options and ssh_config', () => {
+  it('LocalForward from the configuration is listening once connect resolves; ExitOnForwardFailure fails connect', async () => {
+    const network = new MemoryNetwork();
+    const plain = serializeOpenSshPrivateKey(userKey, seededRandom('plain'));
+    const text = ['Host web', '  HostName server', '  User alice', '  IdentityFile /k/id', '  LocalForward 127.0.0.1:7001 echo:7', ''].join('\n');
+    const client = new MemoryRuntime({ network, files: { '/k/id': plain } });
+    startServer(new MemoryRuntime({ network }));
+    const conn = await connect(client, { host: 'web', config: { text }, hostKey: () => true });
+    expect(conn.forwards.map((f) => f.address)).toEqual([{ host: '127.0.0.1', port: 7001 }]);
+    const stream = await client.connectTcp('127.0.0.1', 7001);
+    const got: string[] = [];
+    stream.start({ data: (b) => void got.push(new TextDecoder().decode(b)), end: () => {}, close: () => {}, drain: () => {} });
+    stream.write(new TextEncoder().encode('through the config forward'));
+    await client.advance(5);
+    expect(got.join('')).toBe('through the config forward');
+    // The port is taken now: a second connection asking for it fails only with ExitOnForwardFailure.
+    const warnings: string[] = [];
+    const second = await connect(client, { host: 'web', config: { text }, hostKey: () => true, log: (r) => r.level === 'warn' && warnings.push(r.message) });
+    expect(second.forwards).toEqual([]);
+    expect(warnings[0]).toMatch(/local forward could not be started/);
+    await second.close();
+    await expect(connect(client, { host: 'web', config: { text: `${text}  ExitOnForwardFailure yes\n` }, hostKey: () => true })).rejects.toThrow(/ExitOnForwardFailure/);
+    await conn.close();
+    await expect(client.connectTcp('127.0.0.1', 7001)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});

@@ -112,6 +112,14 @@ export interface ClientOptions {
   readonly loginTimeout?: number;
   /** Run SSH over this stream instead of dialing (a socket, a channel of another connection, …). */
   readonly sock?: ByteStream;
+  /** Forwards to start once logged in, like `ssh -L/-R/-D` (ssh_config's LocalForward, RemoteForward, DynamicForward land here). */
+  readonly forwards?: {
+    readonly local?: readonly LocalForwardOptions[];
+    readonly remote?: readonly RemoteForwardOptions[];
+    readonly dynamic?: readonly DynamicForwardOptions[];
+  };
+  /** ExitOnForwardFailure: a forward of `forwards` that cannot start fails connect (default: logged as a warning, as ssh). */
+  readonly exitOnForwardFailure?: boolean;
   /**
    * Serve auth-agent@openssh.com channels from the local agent (`ssh -A`): true uses SSH_AUTH_SOCK,
    * a string is the agent's socket path. Each session asks the server to forward it.
@@ -172,6 +180,7 @@ export async function connect<P = SshProcess, C = SshChannel>(runtime: Runtime, 
     }
     const connection = await connectOver(runtime, options, stream, views ?? (identityViews as unknown as ClientViews<P, C>));
     if (hops.length > 0) connection.adoptHops(hops);
+    await connection.startForwards(options);
     return connection;
   } catch (error) {
     for (const hop of hops.reverse()) await hop.close();
@@ -220,6 +229,7 @@ async function applyConfig(runtime: Runtime, options: ClientOptions): Promise<Cl
   });
   const derived = optionsFromConfig(runtime, resolved);
   options.log?.({ level: 'debug', event: 'config', message: `Reading configuration data ${resolved.files.join(', ') || '(none)'}; ${options.host} is ${derived.host} port ${derived.port}` });
+  for (const what of derived.unsupported) options.log?.({ level: 'warn', event: 'config', message: `ssh_config: ${what} is not applied` });
   // The default identity files are tried only when they exist (ssh is silent about missing ones).
   let files = derived.privateKeys ?? [];
   if (resolved.identityFileDefaulted) {
@@ -228,8 +238,11 @@ async function applyConfig(runtime: Runtime, options: ClientOptions): Promise<Cl
   }
   const { config: _config, hostKey, ...explicit } = options;
   void _config;
+  const { unsupported: _unsupported, hostKeyPolicy: _policy, ...settings } = derived;
+  void _unsupported;
+  void _policy;
   const merged: ClientOptions = {
-    ...derived,
+    ...settings,
     privateKeys: files,
     ...(derived.jump ? { jump: derived.jump.map((h) => ({ ...h, username: h.username ?? derived.username })) } : {}),
     ...explicit,
@@ -613,6 +626,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
 
   /** Say goodbye (DISCONNECT 11, by application) and wait until the stream is closed. Idempotent. */
   async close(): Promise<void> {
+    for (const forward of this.forwards) await forward.close().catch(() => {});
     this.driver.disconnect('closed by the client');
     await this.closed;
     await this.hostKeyUpdate;
@@ -630,6 +644,32 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
     if (this.loginError !== null || this.engine.isClosed) return;
     this.loginError = error;
     this.driver.fail(error);
+  }
+
+  /** Forwards started from the `forwards` option (ssh_config's LocalForward, RemoteForward, DynamicForward). */
+  readonly forwards: Forward[] = [];
+
+  /** @internal Start `options.forwards`; a failure is a warning unless `exitOnForwardFailure`. */
+  async startForwards(options: ClientOptions): Promise<void> {
+    const wanted = options.forwards;
+    if (!wanted) return;
+    const attempts: Array<[string, () => Promise<Forward>]> = [
+      ...(wanted.local ?? []).map((f): [string, () => Promise<Forward>] => ['local', () => this.forwardLocal(f)]),
+      ...(wanted.remote ?? []).map((f): [string, () => Promise<Forward>] => ['remote', () => this.forwardRemote(f)]),
+      ...(wanted.dynamic ?? []).map((f): [string, () => Promise<Forward>] => ['dynamic', () => this.forwardDynamic(f)]),
+    ];
+    for (const [kind, start] of attempts) {
+      try {
+        this.forwards.push(await start());
+      } catch (error) {
+        const message = `${kind} forward could not be started: ${(error as Error).message}`;
+        if (options.exitOnForwardFailure) {
+          await this.close();
+          throw new Error(`${message} (ExitOnForwardFailure)`, { cause: error });
+        }
+        this.log('warn', 'forward', message);
+      }
+    }
   }
 
   /** @internal The hops of a jump chain close after this connection. */

@@ -4,6 +4,8 @@
  * through the Runtime and maps the settings onto ClientOptions). Options the caller gives
  * explicitly win over the configuration, as ssh's command line does.
  */
+import type { ClientOptions } from './client.ts';
+import type { DynamicForwardOptions, LocalForwardOptions, RemoteForwardOptions } from './forwarding.ts';
 import { HostKeyPolicy } from './host-key-policy.ts';
 import { expandTilde } from './prompter.ts';
 import type { Runtime } from './runtime.ts';
@@ -89,6 +91,10 @@ export interface ConfigDerived {
   readonly connectTimeout?: number;
   readonly jump?: ReadonlyArray<{ readonly host: string; readonly port?: number; readonly username?: string }>;
   readonly hostKeyPolicy: () => Promise<HostKeyPolicy>;
+  readonly forwards?: NonNullable<ClientOptions['forwards']>;
+  readonly exitOnForwardFailure?: boolean;
+  /** Settings that were resolved but that connect cannot apply (said in the log). */
+  readonly unsupported: readonly string[];
 }
 
 /** Map resolved ssh_config settings onto client options (see ssh_config(5) for each keyword). */
@@ -98,6 +104,27 @@ export function optionsFromConfig(runtime: Runtime, c: ResolvedSshConfig): Confi
   if (c.macs !== undefined) algorithms['mac'] = c.macs;
   if (c.kexAlgorithms !== undefined) algorithms['kex'] = c.kexAlgorithms;
   if (c.hostKeyAlgorithms !== undefined) algorithms['hostKey'] = c.hostKeyAlgorithms;
+  const unsupported: string[] = [];
+  const local: LocalForwardOptions[] = [];
+  for (const f of c.localForward) {
+    const bind = f.listenPath !== undefined ? { bindPath: f.listenPath } : { ...(f.listenHost !== undefined ? { bindHost: f.listenHost } : {}), bindPort: f.listenPort ?? 0 };
+    if (f.connectPath !== undefined) local.push({ ...bind, remotePath: f.connectPath });
+    else if (f.connectHost !== undefined && f.connectPort !== undefined) local.push({ ...bind, host: f.connectHost, port: f.connectPort });
+  }
+  const remote: RemoteForwardOptions[] = [];
+  for (const f of c.remoteForward) {
+    const bind = f.listenPath !== undefined ? { bindPath: f.listenPath } : { ...(f.listenHost !== undefined ? { bindHost: f.listenHost } : {}), bindPort: f.listenPort ?? 0 };
+    if (f.connectPath !== undefined) remote.push({ ...bind, localPath: f.connectPath });
+    else if (f.connectHost !== undefined && f.connectPort !== undefined) remote.push({ ...bind, host: f.connectHost, port: f.connectPort });
+    else unsupported.push('RemoteForward without a target (a SOCKS proxy on the server)');
+  }
+  const dynamic: DynamicForwardOptions[] = [];
+  for (const f of c.dynamicForward) {
+    if (f.listenPath !== undefined) unsupported.push('DynamicForward on a Unix socket');
+    else dynamic.push({ ...(f.listenHost !== undefined ? { bindHost: f.listenHost } : {}), bindPort: f.listenPort ?? 0 });
+  }
+  const forwards = c.clearAllForwardings ? {} : { ...(local.length ? { local } : {}), ...(remote.length ? { remote } : {}), ...(dynamic.length ? { dynamic } : {}) };
+  if (c.certificateFile.length > 0) unsupported.push('CertificateFile (FILE-cert.pub beside each IdentityFile is used)');
   const agent = c.identityAgent === undefined ? true : c.identityAgent.toLowerCase() === 'none' ? undefined : c.identityAgent === 'SSH_AUTH_SOCK' ? true : c.identityAgent;
   return {
     host: c.hostname,
@@ -113,6 +140,9 @@ export function optionsFromConfig(runtime: Runtime, c: ResolvedSshConfig): Confi
     ...(c.proxyJumpHops.length > 0
       ? { jump: c.proxyJumpHops.map((h) => ({ host: h.host, ...(h.port !== undefined ? { port: h.port } : {}), ...(h.user !== undefined ? { username: h.user } : {}) })) }
       : {}),
+    ...(Object.keys(forwards).length > 0 ? { forwards } : {}),
+    ...(c.exitOnForwardFailure ? { exitOnForwardFailure: true } : {}),
+    unsupported,
     hostKeyPolicy: () =>
       HostKeyPolicy.load({
         runtime,
