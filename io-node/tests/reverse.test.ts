@@ -7,7 +7,7 @@ import { connect as dial } from 'node:net';
 import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { fingerprintSha256, publicKeysEqual, type Decision } from '../../core/index.ts';
-import { listenReverse, type SshClient } from '../client.ts';
+import { connect, listenReverse, type SshClient } from '../client.ts';
 import { generateHostKey } from '../keys.ts';
 import { serve } from '../serve.ts';
 
@@ -58,5 +58,26 @@ describe('reverse direction (RFC 8071)', () => {
       await server.close();
     }
     expect(log.some((l) => /authenticated as/.test(l))).toBe(true);
+  });
+
+  it('sock: SSH over a socket the caller connected (a net.Socket is a Duplex)', async () => {
+    const hostKey = generateHostKey('ed25519');
+    const userKey = generateHostKey('ed25519');
+    const server = await serve({
+      host: '127.0.0.1',
+      port: 0,
+      hostKeys: [hostKey],
+      auth: { connection: () => ({ decide: (d: Decision) => (d.kind === 'authMethods' ? [['publickey']] : d.kind === 'authPublicKey' ? publicKeysEqual(d.key, userKey.publicKey) : false) }) },
+    });
+    try {
+      const socket = dial(server.port, '127.0.0.1');
+      const conn = await connect({ host: 'given', sock: socket, username: userInfo().username, privateKeys: [userKey], hostKey: (d) => d.fingerprint === fingerprintSha256(hostKey.publicKey.blob) });
+      expect((await conn.run('echo over sock')).stdout).toBe('over sock\n');
+      await conn.close();
+      // Our side of the socket is ended (the DISCONNECT went out first).
+      expect(socket.writableEnded).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });
