@@ -26,6 +26,8 @@ export interface Forward {
 /** The part of a connection forwarding needs. */
 export interface ForwardingHost {
   openChannel(request: ChannelOpenRequest): SshChannel;
+  /** Settles when the connection is over: its local listeners close then (as ssh's do when it exits). */
+  readonly closed?: Promise<unknown>;
 }
 
 /**
@@ -120,7 +122,7 @@ export async function forwardLocal(runtime: Runtime, connection: ForwardingHost,
     pipeChannel(stream, channel);
   };
   const listener = options.bindPath !== undefined ? await runtime.listenUnix(options.bindPath, accept) : await runtime.listenTcp(options.bindHost ?? '127.0.0.1', options.bindPort ?? 0, accept);
-  return listenerForward(listener);
+  return listenerForward(listener, connection);
 }
 
 export interface DynamicForwardOptions {
@@ -177,7 +179,7 @@ export async function forwardDynamic(runtime: Runtime, connection: ForwardingHos
     });
   };
   const listener = await runtime.listenTcp(options.bindHost ?? '127.0.0.1', options.bindPort ?? 0, accept);
-  return listenerForward(listener);
+  return listenerForward(listener, connection);
 }
 
 export interface RemoteForwardOptions {
@@ -207,7 +209,13 @@ function forwardTarget(options: { host?: string; port?: number; remotePath?: str
   return { host: options.host, port: options.port };
 }
 
-function listenerForward(listener: Listener): Forward {
+/**
+ * A listener as a Forward. It must not outlive its connection: every connection it accepted then
+ * would be dropped at once, and a listening socket keeps the process alive.
+ */
+function listenerForward(listener: Listener, connection: ForwardingHost): Forward {
   let closing: Promise<void> | null = null;
-  return { address: listener.address, close: () => (closing ??= listener.close()) };
+  const forward: Forward = { address: listener.address, close: () => (closing ??= listener.close()) };
+  void connection.closed?.then(() => forward.close());
+  return forward;
 }
