@@ -1,7 +1,7 @@
 /**
  * An SSH agent client over the Runtime (draft-ietf-sshm-ssh-agent; OpenSSH's `ssh-agent` and
  * anything speaking its protocol): core's sans-IO {@link AgentClient} on a Unix socket dialed
- * through `runtime.connectUnix`, written once for Node and Deno.
+ * through `runtime.connectUnix`, written once for both runtimes (Node and Deno alike).
  *
  * The connection is opened on the first request and reopened by a later request after the agent
  * closed it. While no request is outstanding the stream does not keep the process alive. Every

@@ -177,6 +177,18 @@ interface BenchSshd {
   readonly ssh: string;
 }
 
+/** hermit's client logged in to the bench sshd with one cipher. */
+function connectHermit(s: Pick<BenchSshd, 'port' | 'userKeys' | 'hostPub'>, cipher: string): Promise<SshClient> {
+  return connect({
+    host: '127.0.0.1',
+    port: s.port,
+    username: USER,
+    privateKeys: s.userKeys,
+    hostKey: (d) => d.hostKey.type === 'ssh-ed25519' && Buffer.from(d.hostKey.blob).toString('base64') === s.hostPub,
+    algorithms: { cipher: [cipher] },
+  });
+}
+
 /** A private sshd with a bench user and a data file, for `fn`; a string says why it cannot run. */
 async function withBenchSshd<T>(fn: (s: BenchSshd) => Promise<T>): Promise<T | string> {
   const sshd = which('sshd', ['/usr/sbin', '/usr/local/sbin']);
@@ -259,14 +271,7 @@ export async function benchTransfer(rounds = 2): Promise<Table> {
     const rows: (string | number)[][] = [];
     const mb = (ms: number) => SIZE / 1e6 / (ms / 1000);
     for (const cipher of CIPHERS) {
-      const client = await connect({
-        host: '127.0.0.1',
-        port,
-        username: USER,
-        privateKeys: userKeys,
-        hostKey: (d) => d.hostKey.type === 'ssh-ed25519' && Buffer.from(d.hostKey.blob).toString('base64') === hostPub,
-        algorithms: { cipher: [cipher] },
-      });
+      const client = await connectHermit({ port, userKeys, hostPub }, cipher);
       const hDown = await best(rounds, () => hermitDownload(client, file));
       const hUp = await best(rounds, () => hermitUpload(client, block));
       await client.close();
@@ -307,14 +312,7 @@ const SLOW_SIZE = 1024 * MiB;
 export async function benchSlowReader(): Promise<Table> {
   const header = ['1 GiB download, reader pauses 4 ms per MiB', 'RSS before (MiB)', 'RSS peak (MiB)', 'peak - before (MiB)', 'MB/s'];
   const result = await withBenchSshd(async ({ port, userKeys, hostPub }): Promise<Table> => {
-    const client = await connect({
-      host: '127.0.0.1',
-      port,
-      username: USER,
-      privateKeys: userKeys,
-      hostKey: (d) => d.hostKey.type === 'ssh-ed25519' && Buffer.from(d.hostKey.blob).toString('base64') === hostPub,
-      algorithms: { cipher: ['aes128-gcm@openssh.com'] },
-    });
+    const client = await connectHermit({ port, userKeys, hostPub }, 'aes128-gcm@openssh.com');
     try {
       globalThis.gc?.();
       const before = process.memoryUsage().rss;
