@@ -12,8 +12,6 @@ import { connectError, hostTimer, type ByteStream, type ByteStreamHandlers, type
 const READ_BUFFER = 64 * 1024;
 /** Bytes queued for the socket above which `write` asks the driver to wait for `drain`. */
 const WRITE_HIGH_WATER = 256 * 1024;
-/** After we end a stream, how long the peer has to close before the connection is dropped. */
-const LINGER_MS = 2000;
 
 export function denoTimer(now: () => number, fire: () => void): RuntimeTimer {
   return hostTimer(
@@ -120,8 +118,6 @@ export function connStream(conn: Deno.Conn): ByteStream {
         writeEnded = true;
         if (readEnded) close();
       });
-      const linger = setTimeout(close, LINGER_MS);
-      Deno.unrefTimer(linger);
     },
     destroy: close,
     pause() {

@@ -630,6 +630,8 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
     this.driver.disconnect('closed by the client');
     await this.closed;
     await this.hostKeyUpdate;
+    // Our DISCONNECT travels through the hop's channel: the hop closes once that stream is over.
+    if (this.hops.length > 0) await this.driver.streamClosed;
     for (const hop of this.hops.reverse()) await hop.close();
   }
 

@@ -31,9 +31,14 @@ export type CloseReason = SshError | Error | null;
 
 type Clock = Pick<Runtime, 'now' | 'createTimer'>;
 
+/** After the engine closed and we ended the stream, how long the peer has to close before we drop it. */
+export const CLOSE_LINGER_MS = 2000;
+
 export class ConnectionDriver {
   /** Settles once the engine has closed and the stream is ending; never rejects. */
   readonly closed: Promise<CloseReason>;
+  /** Settles once the stream itself is gone (the peer closed, or the linger after our goodbye ran out). */
+  readonly streamClosed: Promise<void>;
 
   private readonly timer: RuntimeTimer;
   private timerDeadline: number | null = null;
@@ -47,6 +52,7 @@ export class ConnectionDriver {
   private finished = false;
   private pumping = false;
   private resolveClosed!: (reason: CloseReason) => void;
+  private resolveStreamClosed!: () => void;
 
   constructor(
     readonly engine: SshEngine,
@@ -55,6 +61,7 @@ export class ConnectionDriver {
     private readonly options: DriverOptions,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.streamClosed = new Promise((resolve) => (this.resolveStreamClosed = resolve));
     this.timer = clock.createTimer(() => this.onTimer());
     stream.start({
       data: (bytes) => this.input(() => engine.receive(bytes, clock.now())),
@@ -62,6 +69,8 @@ export class ConnectionDriver {
       close: (error) => {
         this.streamError ??= error;
         this.streamGone = true;
+        this.resolveStreamClosed();
+        if (this.finished) this.timer.arm(null);
         this.input(() => engine.receiveEof(clock.now()));
         this.finish();
       },
@@ -107,7 +116,11 @@ export class ConnectionDriver {
 
   private onTimer(): void {
     this.timerDeadline = null;
-    if (this.engine.isClosed) return;
+    if (this.engine.isClosed) {
+      // The linger after our goodbye ran out: a peer that never closes does not hold the socket.
+      if (!this.streamGone) this.stream.destroy();
+      return;
+    }
     this.engine.handleTimeout(this.clock.now());
     this.pump();
   }
@@ -140,6 +153,7 @@ export class ConnectionDriver {
   }
 
   private armTimer(): void {
+    if (this.finished) return;
     const deadline = this.engine.isClosed ? null : this.engine.pollTimeout();
     if (deadline === this.timerDeadline) return;
     this.timerDeadline = deadline;
@@ -207,8 +221,8 @@ export class ConnectionDriver {
   private finish(): void {
     if (this.finished || !this.engine.isClosed) return;
     this.finished = true;
-    this.timer.arm(null);
     this.timerDeadline = null;
+    this.timer.arm(this.streamGone ? null : this.clock.now() + CLOSE_LINGER_MS);
     // A reset says more than the engine's generic "connection lost".
     const engineError = this.engineError?.code === 'CONNECTION_LOST' && this.streamError ? null : this.engineError;
     this.resolveClosed(this.localError ?? engineError ?? this.streamError);

@@ -25,7 +25,7 @@ export interface ByteStream {
   start(handlers: ByteStreamHandlers): void;
   /** Queue bytes in order, as one write. False: the send buffer is above its mark; wait for `drain`. */
   write(bytes: Uint8Array): boolean;
-  /** Half-close after what is queued; the runtime drops the stream if the peer does not close soon after. */
+  /** Half-close after what is queued (FIN); reading goes on until the peer ends too. */
   end(): void;
   /** Drop the stream now. `close` follows. */
   destroy(): void;

@@ -11,9 +11,6 @@ import { systemRandom } from '../../core/index.ts';
 import { connectError, hostTimer, type ByteStream, type DialOptions, type Listener, type Runtime, type RuntimeTimer } from '../../core/api/index.ts';
 import { nodeCrypto } from '../crypto-node.ts';
 
-/** After we end a stream, how long the peer has to close before the socket is dropped. */
-const LINGER_MS = 2000;
-
 /** A timer on `now`'s clock that never keeps the process alive by itself (the socket does). */
 export function nodeTimer(now: () => number, fire: () => void): RuntimeTimer {
   return hostTimer(now, fire, (run, ms) => setTimeout(run, ms).unref(), clearTimeout);
@@ -32,11 +29,9 @@ export function socketStream(socket: Socket): ByteStream {
       socket.on('drain', () => handlers.drain());
     },
     write: (bytes) => (socket.destroyed || !socket.writable ? true : socket.write(bytes)),
-    end() {
-      if (socket.destroyed || socket.writableEnded) return;
-      socket.end();
-      setTimeout(() => socket.destroy(), LINGER_MS).unref();
-    },
+    // A half-close only: a forwarded connection may still be answered long after (the SSH
+    // connection's own linger lives in the driver).
+    end: () => void (socket.destroyed || socket.writableEnded || socket.end()),
     destroy: () => void socket.destroy(),
     pause: () => void socket.pause(),
     resume: () => void socket.resume(),
@@ -62,7 +57,8 @@ export function dialSocket(target: { host: string; port: number } | { path: stri
   return new Promise((resolve, reject) => {
     const { signal, timeoutMs = 0 } = options;
     if (signal?.aborted) return reject(connectError(where, 'ABORT_ERR', 'aborted', signal.reason));
-    const socket = 'path' in target ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
+    // Half-open allowed: the peer's FIN ends only its direction (forwarded protocols answer after it).
+    const socket = 'path' in target ? connect({ path: target.path, allowHalfOpen: true }) : connect({ host: target.host, port: target.port, allowHalfOpen: true });
     let timer: NodeJS.Timeout | null = null;
     const onAbort = () => fail(connectError(where, 'ABORT_ERR', 'aborted', signal?.reason));
     const cleanUp = () => {
@@ -95,7 +91,9 @@ async function listenOn(server: Server, bind: () => void, describe: () => Listen
     bind();
   });
   const address = describe();
-  return { address, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  // server.close's callback waits for every accepted socket; the listening socket itself is
+  // released at once, which is what Listener.close promises.
+  return { address, close: () => new Promise<void>((resolve) => (server.close(), setImmediate(resolve))) };
 }
 
 export const nodeRuntime: Runtime = {
@@ -104,7 +102,7 @@ export const nodeRuntime: Runtime = {
   connectTcp: async (host, port, options) => socketStream(await dialSocket({ host, port }, options)),
   connectUnix: async (path, options) => socketStream(await dialSocket({ path }, options)),
   listenTcp(host, port, onConnection) {
-    const server = createServer((socket) => onConnection(socketStream(socket)));
+    const server = createServer({ allowHalfOpen: true }, (socket) => onConnection(socketStream(socket)));
     return listenOn(
       server,
       () => server.listen(port, host),
@@ -112,7 +110,7 @@ export const nodeRuntime: Runtime = {
     );
   },
   listenUnix(path, onConnection) {
-    const server = createServer((socket) => onConnection(socketStream(socket)));
+    const server = createServer({ allowHalfOpen: true }, (socket) => onConnection(socketStream(socket)));
     return listenOn(
       server,
       () => server.listen(path),

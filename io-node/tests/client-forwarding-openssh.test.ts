@@ -12,7 +12,7 @@
  * - a two-hop `jump` chain through two sshds to a third, proved by the sshd logs;
  * - agent forwarding: `ssh-add -l` on the server lists the forwarded key, and fails without it;
  * - a connection's local and dynamic listeners close with it;
- * - known bugs of the Node runtime that forwarding exposes, pinned with `it.fails` (see there).
+ * - half-open sockets, late answers and listener close in the Node runtime (see there).
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -435,13 +435,11 @@ describe('forwarding against OpenSSH sshd', () => {
     } finally {
       await conn.close();
     }
-    // Closing the target closed the hops too. hop1 (over TCP) always gets a clean DISCONNECT; hop2 and
-    // the target only see their session end (often "Connection closed" or a reset): a connection over
-    // a channel resolves close() once its DISCONNECT is queued, and the hop under it is closed before
-    // the bytes went through (a known bug of connect's jump chain, core/api/client.ts close()).
-    const ended = (i: number, clean: boolean) => (clean ? /Received disconnect from .*:11: closed by the client/ : /Received disconnect from|Connection reset by peer|Connection closed by/).test([hop1, hop2, target][i]!.log().slice(marks[i]));
+    // Closing the target closed the hops too, each with its own DISCONNECT: the target's goes through
+    // hop2's channel, which closes only after it went through.
+    const ended = (i: number) => /Received disconnect from .*:11: closed by the client/.test([hop1, hop2, target][i]!.log().slice(marks[i]));
     const endings = () => [hop1, hop2, target].map((s, i) => s.log().slice(marks[i]).split('\n').filter((l) => /disconnect|reset|closed by|Connection from/i.test(l)).join(' | ')).join('\n');
-    await waitFor('each sshd to log the end of its session', () => ended(0, true) && ended(1, false) && ended(2, false)).catch((e: Error) => {
+    await waitFor('each sshd to log the end of its session', () => ended(0) && ended(1) && ended(2)).catch((e: Error) => {
       throw new Error(`${e.message}:\n${endings()}`);
     });
   });
@@ -476,22 +474,22 @@ describe('forwarding against OpenSSH sshd', () => {
 });
 
 /**
- * Known bugs outside the forwarding code (io-node/runtime/node-runtime.ts), each pinned by a case
- * that fails today (`it.fails` passes while the bug is there): when one is fixed, its case fails —
- * drop the `.fails` and it guards the fix.
+ * What the Node runtime under forwarding must get right (io-node/runtime/node-runtime.ts): half-open
+ * sockets both ways, a half-close without a deadline, and a listener whose close does not wait for
+ * the connections it handed over.
  */
-describe('known bugs of the Node runtime under forwarding (expected to fail until fixed)', () => {
-  it.fails('a client that half-closes right after its request still gets the reply through a local forward (listeners lack allowHalfOpen)', async () => {
+describe('the Node runtime under forwarding', () => {
+  it('a client that half-closes right after its request still gets the reply through a local forward (listeners allow half-open)', async () => {
     const fwd = await client.forwardLocal({ host: '127.0.0.1', port: echoPort });
     try {
-      // Node ends our side of the accepted socket at the client's FIN; the echo coming back is dropped.
+      // The client's FIN ends only its direction: the echo still comes back.
       expect(String(await exchange(port(fwd), 'request\n', 'half-close'))).toBe('request\n');
     } finally {
       void fwd.close();
     }
   });
 
-  it.fails('a target that answers 3 s after the EOF of the request still gets its answer through a remote forward (socketStream.end drops the socket after 2 s)', async () => {
+  it('a target that answers 3 s after the EOF of the request still gets its answer through a remote forward (a half-close has no deadline)', async () => {
     const slow = createServer({ allowHalfOpen: true }, (socket) => {
       let n = 0;
       socket.on('error', () => {});
@@ -508,7 +506,7 @@ describe('known bugs of the Node runtime under forwarding (expected to fail unti
     }
   });
 
-  it.fails('close() of a local forward resolves while a forwarded connection is still open (Listener.close waits for every accepted socket)', async () => {
+  it('close() of a local forward resolves while a forwarded connection is still open (Listener.close does not wait for accepted sockets)', async () => {
     const fwd = await client.forwardLocal({ host: '127.0.0.1', port: echoPort });
     const socket = await dial(port(fwd));
     try {
