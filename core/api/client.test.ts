@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { SshEngine } from '../engine.ts';
 import { pureCrypto } from '../crypto/pure.ts';
 import { publicKeysEqual } from '../keys/public-key.ts';
-import { serializeOpenSshPrivateKey } from '../keys/private-key.ts';
+import { generatePrivateKey, serializeOpenSshPrivateKey } from '../keys/private-key.ts';
 import { formatPublicKeyLine } from '../keys/format.ts';
+import { formatCertificateLine, signCertificate } from '../keys/certificate.ts';
 import { seededRandom } from '../random.ts';
 import { MemoryNetwork, MemoryRuntime, type MemoryStream } from '../testing/memory-runtime.ts';
 import {
@@ -211,7 +212,7 @@ describe('core/api client on the in-memory runtime', () => {
     network.listeners.delete('server:22');
     await server.listenTcp('server', 22, (s) => {
       serverEnd = s as MemoryStream;
-      serveOne(server, s, { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0, globals: [], live: [] }, {});
+      serveOne(server, s, { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0, globals: [], live: [], auth: [] }, {});
     });
     const conn = await connect(client, options);
     const proc = conn.spawn('hold');
@@ -395,5 +396,88 @@ describe('core/api client: forwards from options and ssh_config', () => {
     await expect(connect(client, { host: 'web', config: { text: `${text}  ExitOnForwardFailure yes\n` }, hostKey: () => true })).rejects.toThrow(/ExitOnForwardFailure/);
     await conn.close();
     await expect(client.connectTcp('127.0.0.1', 7001)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('core/api client: certificates and the authentication settings of ssh_config', () => {
+  const ca = generatePrivateKey('ed25519', seededRandom('api user ca'), pureCrypto);
+  const certify = (keyId: string, key = userKey, certType: 'user' | 'host' = 'user') =>
+    signCertificate(pureCrypto, ca, { publicKey: key.publicKey, certType, keyId, principals: ['alice'] });
+  const certLine = (keyId: string, key = userKey) => `${formatCertificateLine(certify(keyId, key), keyId)}\n`;
+  const plain = serializeOpenSshPrivateKey(userKey, seededRandom('plain'));
+
+  function world(files: Record<string, string> = {}) {
+    const network = new MemoryNetwork();
+    const client = new MemoryRuntime({ network, files, homeDir: '/home/alice' });
+    const log = startServer(new MemoryRuntime({ network }));
+    return { client, log, base: { host: 'server', username: 'alice', hostKey: () => true, algorithms: FAST } satisfies ClientOptions };
+  }
+
+  it('a certificate given as an object, a blob or a line is offered first for the key object it certifies', async () => {
+    for (const given of [certify('as-object'), certify('as-blob').blob, certLine('as-line')]) {
+      const { client, log, base } = world();
+      const conn = await connect(client, { ...base, privateKeys: [userKey], certificates: [given] });
+      const id = typeof given === 'string' ? 'as-line' : given instanceof Uint8Array ? 'as-blob' : 'as-object';
+      expect(log.auth[0]).toBe(`publickey cert ${id} query`);
+      expect(log.auth).toContain(`publickey cert ${id} signed`);
+      expect(log.auth).not.toContain('publickey key query');
+      await conn.close();
+    }
+  });
+
+  it('CertificateFile from ssh_config pairs with the IdentityFile key; a certificate for no key we hold, or a host certificate, is skipped with a warning', async () => {
+    const text = ['Host web', '  HostName server', '  User alice', '  IdentityFile /k/id', '  CertificateFile /k/other-cert.pub', '  CertificateFile /k/host-cert.pub', '  CertificateFile /k/id-cert-by-config.pub', ''].join('\n');
+    const { client, log } = world({
+      '/k/id': plain,
+      '/k/id-cert-by-config.pub': certLine('by-config'),
+      '/k/other-cert.pub': certLine('for-other', otherKey),
+      '/k/host-cert.pub': `${formatCertificateLine(certify('a-host', userKey, 'host'))}\n`,
+    });
+    const warnings: string[] = [];
+    const conn = await connect(client, { host: 'web', config: { text }, hostKey: () => true, algorithms: FAST, log: (r) => r.level === 'warn' && warnings.push(r.message) });
+    expect(log.auth[0]).toBe('publickey cert by-config query');
+    expect(log.auth).toContain('publickey cert by-config signed');
+    expect(warnings.some((w) => /other-cert\.pub.*none of the keys given holds the key it certifies/.test(w)), warnings.join('\n')).toBe(true);
+    expect(warnings.some((w) => /host-cert\.pub.*host certificate/.test(w)), warnings.join('\n')).toBe(true);
+    expect(warnings.some((w) => /CertificateFile/.test(w) && /not applied/.test(w))).toBe(false);
+    await conn.close();
+  });
+
+  it('a missing certificate file is reported with its path and login goes on with the key', async () => {
+    const { client, log, base } = world({ '/k/id': plain });
+    const warnings: string[] = [];
+    const conn = await connect(client, { ...base, privateKeys: ['/k/id'], certificates: ['/k/nope-cert.pub'], log: (r) => r.level === 'warn' && warnings.push(r.message) });
+    expect(warnings.join('\n')).toMatch(/cannot read certificate file \/k\/nope-cert\.pub: it does not exist/);
+    expect(log.auth).toContain('publickey key signed');
+    await conn.close();
+  });
+
+  it('PreferredAuthentications orders the methods and leaves out the others', async () => {
+    const { client, log, base } = world();
+    const conn = await connect(client, { ...base, privateKeys: [otherKey], password: 'pw', keyboardInteractive: () => ['0000'], preferredAuthentications: ['password', 'publickey'] });
+    expect(log.auth).toEqual(['password']);
+    await conn.close();
+    const again = world();
+    await expect(connect(again.client, { ...again.base, privateKeys: [otherKey], password: 'wrong', keyboardInteractive: () => ['1234'], preferredAuthentications: ['publickey', 'password'] })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    expect(again.log.auth).toEqual(['publickey key query', 'password']);
+  });
+
+  it('BatchMode: the password and keyboard-interactive callbacks are not asked; a stored password still is', async () => {
+    const { client, log, base } = world();
+    let asked = 0;
+    const ask = () => (asked++, 'pw');
+    await expect(connect(client, { ...base, password: ask, keyboardInteractive: () => (asked++, ['1234']), batchMode: true })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    expect(asked).toBe(0);
+    expect(log.auth).toEqual([]);
+    const conn = await connect(client, { ...base, password: 'pw', batchMode: true });
+    expect(log.auth).toEqual(['password']);
+    await conn.close();
+  });
+
+  it('PubkeyAcceptedAlgorithms with - keeps a key type from being offered; an unknown name is refused with the list', async () => {
+    const { client, log, base } = world();
+    await expect(connect(client, { ...base, privateKeys: [userKey], pubkeyAcceptedAlgorithms: '-ssh-ed25519*' })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    expect(log.auth).toEqual([]);
+    await expect(connect(client, { ...base, privateKeys: [userKey], pubkeyAcceptedAlgorithms: 'ssh-nope' })).rejects.toThrow(/unsupported algorithm "ssh-nope"; supported:/);
   });
 });

@@ -9,6 +9,7 @@
  */
 import { SshEngine, type SshEngineOptions, type SshStatistics } from '../engine.ts';
 import { SshError } from '../errors.ts';
+import { applyAlgorithmOption } from '../transport/algorithms.ts';
 import type { Decision, HostKeyDecision, NegotiatedAlgorithms, SshEvent } from '../events.ts';
 import type { ClientAuthMethod, ClientAuthOptions } from '../auth/client.ts';
 import type { ChannelOpenRequest, ChannelRequest, GlobalRequest } from '../connection/messages.ts';
@@ -19,6 +20,7 @@ import { sign } from '../keys/signature.ts';
 import { SshChannel, type ChannelHost } from './channel.ts';
 import { loadSshConfig, optionsFromConfig, type ConfigSource } from './config-options.ts';
 import { ClientCredentials } from './credentials.ts';
+import { readUserCertificate, type CertificateSource } from './key-files.ts';
 import { ConnectionDriver, type CloseReason } from './driver.ts';
 import { AbortError, ConnectionClosedError, GlobalRequestError, ProcessError, TimeoutError, type RunResult } from './errors.ts';
 import { forwardDynamic, forwardLocal, pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
@@ -71,6 +73,20 @@ export interface ClientOptions {
    * accept the key, and `FILE-cert.pub` beside it is offered as a certificate first).
    */
   readonly privateKeys?: ReadonlyArray<PrivateKey | string>;
+  /**
+   * User certificates (ssh_config CertificateFile): certificate objects, blobs, `-cert.pub` lines or
+   * paths of such files. Each is offered first, signed by whichever key object, key file or agent
+   * key it certifies.
+   */
+  readonly certificates?: ReadonlyArray<CertificateSource>;
+  /** IdentitiesOnly: of the agent's keys, offer only those that are also among `privateKeys`. */
+  readonly identitiesOnly?: boolean;
+  /** PreferredAuthentications: the methods to try, in this order (publickey, keyboard-interactive, password); others are skipped. */
+  readonly preferredAuthentications?: readonly string[];
+  /** PubkeyAcceptedAlgorithms: the signature algorithms our keys may sign with (a list, or comma-separated). */
+  readonly pubkeyAcceptedAlgorithms?: string | readonly string[];
+  /** BatchMode: never ask — the function forms of `passphrase`, `password` and `keyboardInteractive` are not called (string values still apply). */
+  readonly batchMode?: boolean;
   /** The passphrase of encrypted key files, or a function asked per file and attempt (null: skip the key). */
   readonly passphrase?: string | ((path: string, attempt: number) => string | null | Promise<string | null>);
   /** Use an ssh-agent's keys (before the files): true for SSH_AUTH_SOCK, or the agent's socket path. */
@@ -88,8 +104,10 @@ export interface ClientOptions {
   readonly hostKey?: ((decision: HostKeyDecision) => boolean | Promise<boolean>) | HostKeyVerifier;
   /**
    * Apply ssh_config(5) for `host` (an alias): `true` reads ~/.ssh/config, a string is a file, or
-   * give `{ text }`. HostName, Port, User, IdentityFile, IdentityAgent, ProxyJump, the algorithm
-   * lists, ServerAlive*, ConnectTimeout, ForwardAgent and the known_hosts settings (a HostKeyPolicy
+   * give `{ text }`. HostName, Port, User, IdentityFile, CertificateFile, IdentitiesOnly,
+   * IdentityAgent, ProxyJump, the algorithm lists, PubkeyAcceptedAlgorithms,
+   * PreferredAuthentications, BatchMode, ServerAlive*, ConnectTimeout, ForwardAgent,
+   * Local/Remote/DynamicForward, ExitOnForwardFailure and the known_hosts settings (a HostKeyPolicy
    * when `hostKey` is not given) apply; options given here win over the file.
    */
   readonly config?: ConfigSource;
@@ -260,7 +278,12 @@ async function connectOver<P, C>(runtime: Runtime, options: ClientOptions, given
   const signal = options.signal;
   let stream = given;
   const paths = (options.privateKeys ?? []).filter((k): k is string => typeof k === 'string');
+  const keyObjects = (options.privateKeys ?? []).filter((k): k is PrivateKey => typeof k !== 'string');
+  const warn = (text: string): void => log?.({ level: 'warn', event: 'credentials', message: text.replace(/\n$/, '') });
+  const batch = options.batchMode === true;
   let credentials = options.credentials;
+  // Certificates for key objects are paired here; those for files and agent keys by ClientCredentials.
+  let certificates: Array<{ source: string; certificate: Uint8Array; key: PublicKey }> = [];
   if (credentials === undefined && (paths.length > 0 || options.agent)) {
     const loaded = await ClientCredentials.load({
       runtime,
@@ -271,19 +294,42 @@ async function connectOver<P, C>(runtime: Runtime, options: ClientOptions, given
       ...(options.agent === true ? {} : { identityAgent: typeof options.agent === 'string' ? options.agent : null }),
       requireAgent: options.agent !== undefined && options.agent !== false,
       preferredAuthentications: ['publickey'],
-      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-      stderr: { write: (text: string) => log?.({ level: 'warn', event: 'credentials', message: text.replace(/\n$/, '') }) },
+      ...(options.identitiesOnly ? { identitiesOnly: true } : {}),
+      ...(options.certificates ? { certificateFiles: options.certificates, reportUnmatchedCertificates: false } : {}),
+      ...(options.passphrase !== undefined && !(batch && typeof options.passphrase === 'function') ? { passphrase: options.passphrase } : {}),
+      ...(batch ? { batchMode: true } : {}),
+      stderr: { write: warn },
     });
+    certificates = [...loaded.unmatchedCertificates];
     // Only signatures: passwords and keyboard-interactive are answered by the options.
     credentials = { clientAuth: loaded.clientAuth, handles: (d) => d.kind === 'sign', answer: (d) => loaded.answer(d), close: () => loaded.close() };
+  } else {
+    for (const given of options.certificates ?? []) {
+      try {
+        const { certificate, source } = await readUserCertificate(runtime, given);
+        certificates.push({ source, certificate: certificate.blob, key: certificate.publicKey });
+      } catch (err) {
+        warn(`hermit: ignoring certificate: ${(err as Error).message}`);
+      }
+    }
   }
+  const paired = certificates.filter((c) => keyObjects.some((k) => publicKeysEqual(k.publicKey, c.key)));
+  for (const c of certificates) if (!paired.includes(c)) warn(`hermit: ignoring certificate ${c.source}: none of the keys given holds the key it certifies`);
+  // BatchMode: nobody is asked, so the function forms are dropped (stored strings still count).
+  const { password, keyboardInteractive, ...rest } = options;
+  const resolved: ClientOptions = {
+    ...rest,
+    ...(credentials ? { credentials } : {}),
+    ...(password !== undefined && !(batch && typeof password === 'function') ? { password } : {}),
+    ...(keyboardInteractive && !batch ? { keyboardInteractive } : {}),
+  };
   if (stream === undefined) {
     log?.({ level: 'debug', event: 'connect', message: `Connecting to ${options.host} port ${port}.` });
     const timeoutMs = options.connectTimeout ?? options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT;
     stream = await runtime.connectTcp(options.host, port, { timeoutMs, ...(signal ? { signal } : {}) });
     log?.({ level: 'debug', event: 'connected', message: 'Connection established.' });
   }
-  const connection = new SshConnection<P, C>(runtime, stream, credentials ? { ...options, credentials } : options, views);
+  const connection = new SshConnection<P, C>(runtime, stream, resolved, views, paired);
   const loginTimeout = options.loginTimeout ?? DEFAULT_LOGIN_TIMEOUT;
   const timer = loginTimeout > 0 ? runtime.createTimer(() => connection.abortLogin(new TimeoutError(`logging in to ${options.host} port ${port} took longer than ${loginTimeout} ms`))) : null;
   timer?.arm(runtime.now() + loginTimeout);
@@ -327,6 +373,8 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
     stream: ByteStream,
     private readonly options: ClientOptions,
     private readonly views: ClientViews<P, C>,
+    /** User certificates for some of the key objects in `privateKeys`, offered before the plain keys. */
+    keyCertificates: ReadonlyArray<{ readonly source: string; readonly certificate: Uint8Array; readonly key: PublicKey }> = [],
   ) {
     const verifier = typeof options.hostKey === 'function' ? null : (options.hostKey ?? null);
     const preferred = verifier?.preferredHostKeyAlgorithms?.() ?? null;
@@ -338,14 +386,23 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
     if (keys.length > 0) add('publickey');
     if (options.keyboardInteractive) add('keyboard-interactive');
     if (options.password !== undefined) add('password');
-    const publicKeys = [...(credentials?.clientAuth.publicKeys ?? []), ...keys.map((k) => ({ key: k.publicKey, ...(k.comment ? { comment: k.comment } : {}) }))];
+    const preferredMethods = options.preferredAuthentications;
+    const ordered = preferredMethods ? preferredMethods.filter((m): m is ClientAuthMethod => methods.includes(m as ClientAuthMethod)).filter((m, i, all) => all.indexOf(m) === i) : methods;
+    const publicKeys = [
+      ...(credentials?.clientAuth.publicKeys ?? []),
+      ...keyCertificates.map((c) => ({ key: c.key, certificate: c.certificate, comment: c.source })),
+      ...keys.map((k) => ({ key: k.publicKey, ...(k.comment ? { comment: k.comment } : {}) })),
+    ];
+    const accepted = options.pubkeyAcceptedAlgorithms;
+    // The same names and `+ - ^` rules as HostKeyAlgorithms (ssh_config(5)), over our default list.
+    const publicKeyAlgorithms = accepted === undefined ? credentials?.clientAuth.publicKeyAlgorithms : applyAlgorithmOption('hostKey', accepted);
     this.engine = new SshEngine({
       role: 'client',
       now: runtime.now(),
       crypto: options.crypto ?? runtime.crypto,
       random: runtime.random,
       username: options.username ?? runtime.userName(),
-      clientAuth: { ...credentials?.clientAuth, methods, publicKeys },
+      clientAuth: { ...credentials?.clientAuth, methods: ordered, publicKeys, ...(publicKeyAlgorithms ? { publicKeyAlgorithms } : {}) },
       algorithms,
       ...(options.rekeyBytes !== undefined ? { rekeyBytes: options.rekeyBytes } : {}),
       ...(options.channelWindow !== undefined ? { channelWindow: options.channelWindow } : {}),

@@ -83,6 +83,11 @@ export interface ConfigDerived {
   readonly port: number;
   readonly username: string;
   readonly privateKeys?: readonly string[];
+  readonly certificates?: readonly string[];
+  readonly identitiesOnly?: boolean;
+  readonly preferredAuthentications?: readonly string[];
+  readonly pubkeyAcceptedAlgorithms?: string;
+  readonly batchMode?: boolean;
   readonly agent?: boolean | string;
   readonly forwardAgent?: boolean | string;
   readonly algorithms?: Record<string, string>;
@@ -124,7 +129,6 @@ export function optionsFromConfig(runtime: Runtime, c: ResolvedSshConfig): Confi
     else dynamic.push({ ...(f.listenHost !== undefined ? { bindHost: f.listenHost } : {}), bindPort: f.listenPort ?? 0 });
   }
   const forwards = c.clearAllForwardings ? {} : { ...(local.length ? { local } : {}), ...(remote.length ? { remote } : {}), ...(dynamic.length ? { dynamic } : {}) };
-  if (c.certificateFile.length > 0) unsupported.push('CertificateFile (FILE-cert.pub beside each IdentityFile is used)');
   const agent = c.identityAgent === undefined ? true : c.identityAgent.toLowerCase() === 'none' ? undefined : c.identityAgent === 'SSH_AUTH_SOCK' ? true : c.identityAgent;
   return {
     host: c.hostname,
@@ -132,6 +136,11 @@ export function optionsFromConfig(runtime: Runtime, c: ResolvedSshConfig): Confi
     username: c.user,
     // The default files only when none was named, and only those that exist (read later, missing ones skipped).
     privateKeys: c.identityFile,
+    ...(c.certificateFile.length > 0 ? { certificates: c.certificateFile } : {}),
+    ...(c.identitiesOnly ? { identitiesOnly: true } : {}),
+    ...(c.preferredAuthentications ? { preferredAuthentications: c.preferredAuthentications } : {}),
+    ...(c.pubkeyAcceptedAlgorithms !== undefined ? { pubkeyAcceptedAlgorithms: c.pubkeyAcceptedAlgorithms } : {}),
+    ...(c.batchMode ? { batchMode: true } : {}),
     ...(agent !== undefined && (agent !== true || runtime.env('SSH_AUTH_SOCK')) ? { agent } : {}),
     ...(c.forwardAgent ? { forwardAgent: c.forwardAgentSocket ?? true } : {}),
     ...(Object.keys(algorithms).length > 0 ? { algorithms } : {}),

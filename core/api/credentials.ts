@@ -13,6 +13,9 @@
  *    files that exist (~/.ssh/id_rsa, id_ecdsa, id_ed25519, OpenSSH 9.2's order). Each file's
  *    `FILE-cert.pub` (a user certificate for the same key) is offered before the plain key.
  *
+ * 0. before them, the certificates named by CertificateFile (`certificateFiles`, `certificates`),
+ *    each signed by the agent or identity file that holds the key it certifies (as ssh does).
+ *
  * A file key's public half comes from `FILE.pub` (or the key file itself when it is not
  * encrypted), so nothing is decrypted until the server has said it would accept the key (PK_OK):
  * only then is the passphrase asked. Keys the agent holds are signed by the agent, with the
@@ -38,7 +41,7 @@ import { bytesEqual, publicKeysEqual, type PublicKey } from '../keys/public-key.
 import { sign, type SignatureCrypto } from '../keys/signature.ts';
 import type { AgentRsaAlgorithm } from '../agent/client.ts';
 import { RuntimeAgent } from './agent.ts';
-import { readPrivateKeyFile } from './key-files.ts';
+import { readPrivateKeyFile, readUserCertificate, type CertificateSource } from './key-files.ts';
 import { expandTilde, noPrompter, nowhere, type AdapterDefaults, type Prompter, type TextSink } from './prompter.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -60,6 +63,10 @@ export interface ClientCredentialOptions {
   readonly identityFiles?: readonly string[];
   /** Without `identityFiles`, try ssh's default files (~/.ssh/id_rsa, id_ecdsa, id_ed25519); default true. */
   readonly defaultIdentityFiles?: boolean;
+  /** CertificateFile paths, or certificates given as objects, blobs or lines: offered first, signed by the file or agent key they certify. */
+  readonly certificateFiles?: ReadonlyArray<CertificateSource>;
+  /** Whether a certificate whose key no file or agent holds is reported on `stderr` (default true; connect checks its key objects first). */
+  readonly reportUnmatchedCertificates?: boolean;
   /** IdentitiesOnly=yes: of the agent's keys, use only those that are identity files. */
   readonly identitiesOnly?: boolean;
   /** The agent socket: undefined → SSH_AUTH_SOCK; null → no agent (IdentityAgent=none). */
@@ -121,6 +128,12 @@ export interface Identity {
   readonly fingerprint: string;
 }
 
+export interface UnmatchedCertificate {
+  readonly source: string;
+  readonly certificate: Uint8Array;
+  readonly key: PublicKey;
+}
+
 interface FileIdentity {
   readonly path: string;
   readonly key: PublicKey;
@@ -162,6 +175,8 @@ export class ClientCredentials {
   private readonly agent: RuntimeAgent | null;
   private readonly files: readonly FileIdentity[];
   private interactiveDisabled: string | null = null;
+  /** Certificates (CertificateFile) whose key none of the identities holds; connect pairs them with its key objects. */
+  unmatchedCertificates: readonly UnmatchedCertificate[] = [];
 
   protected constructor(init: {
     runtime: Runtime;
@@ -263,7 +278,32 @@ export class ClientCredentials {
     }
 
     const identities = orderIdentities(files, agentKeys, options.identitiesOnly === true);
-    return new this({ runtime, options, prompter, methods, identities, files, agent });
+    const unmatched: UnmatchedCertificate[] = [];
+    if (wantKeys && (options.certificateFiles ?? []).length > 0) {
+      const certified: Identity[] = [];
+      for (const given of options.certificateFiles!) {
+        let read: Awaited<ReturnType<typeof readUserCertificate>>;
+        try {
+          read = await readUserCertificate(runtime, typeof given === 'string' && !given.includes('\n') ? expandTilde(given, home) : given);
+        } catch (err) {
+          stderr.write(`hermit: ignoring certificate: ${(err as Error).message}\n`);
+          continue;
+        }
+        const { certificate, source } = read;
+        const holder = identities.find((id) => id.certificate === undefined && publicKeysEqual(id.key, certificate.publicKey));
+        if (!holder) {
+          unmatched.push({ source, certificate: certificate.blob, key: certificate.publicKey });
+          if (options.reportUnmatchedCertificates !== false) stderr.write(`hermit: ignoring certificate ${source}: no identity file or agent key holds the key it certifies (give that key with -i / IdentityFile, or ssh-add it)\n`);
+          continue;
+        }
+        const offer: Identity = { ...holder, certificate: certificate.blob, comment: source };
+        if (!certified.some((c) => sameOffer(c, offer)) && !identities.some((c) => sameOffer(c, offer))) certified.push(offer);
+      }
+      identities.unshift(...certified);
+    }
+    const credentials = new this({ runtime, options, prompter, methods, identities, files, agent });
+    credentials.unmatchedCertificates = unmatched;
+    return credentials;
   }
 
   /**

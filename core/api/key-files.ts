@@ -1,7 +1,9 @@
 /**
  * Private key files through the Runtime: read and parse in any format core/keys reads
- * (openssh-key-v1, PKCS#1/#8 PEM, SEC1, encrypted ones with a passphrase).
+ * (openssh-key-v1, PKCS#1/#8 PEM, SEC1, encrypted ones with a passphrase); user certificates
+ * (OpenSSH PROTOCOL.certkeys, the one-line `-cert.pub` form) given as files, lines, blobs or objects.
  */
+import { parseCertificate, parseCertificateLine, type Certificate } from '../keys/certificate.ts';
 import { KeyFormatError } from '../keys/errors.ts';
 import { parsePrivateKey, privateKeyFormat } from '../keys/load.ts';
 import { parseOpenSshPrivateKey } from '../keys/private-key.ts';
@@ -57,6 +59,50 @@ export async function readPrivateKeyFile(runtime: Pick<Runtime, 'readFile'>, pat
   const parseOptions = options.passphrase === undefined ? { source: path } : { source: path, passphrase: options.passphrase };
   if (privateKeyFormat(text) === 'openssh') return parseOpenSshPrivateKey(text, parseOptions);
   return [parsePrivateKey(text, parseOptions)];
+}
+
+/** A user certificate as a caller may give it: parsed, its blob, its `-cert.pub` line, or the path of that file. */
+export type CertificateSource = Certificate | Uint8Array | string;
+
+/** A certificate line starts with its type name; anything else given as a string is a path. */
+const CERTIFICATE_LINE = /^\s*[a-z0-9.@-]+-cert-v01@openssh\.com[ \t]/;
+
+/**
+ * Read one user certificate (ssh_config CertificateFile). Throws an Error that names the file and
+ * says what is wrong: missing, unreadable, not a certificate, or a host certificate.
+ */
+export async function readUserCertificate(runtime: Pick<Runtime, 'readFile'>, given: CertificateSource): Promise<{ certificate: Certificate; source: string }> {
+  let certificate: Certificate;
+  let source: string;
+  if (given instanceof Uint8Array) {
+    certificate = parseCertificate(given);
+    source = `certificate ${certificate.keyId || '(no key id)'}`;
+  } else if (typeof given !== 'string') {
+    certificate = given;
+    source = `certificate ${certificate.keyId || '(no key id)'}`;
+  } else if (CERTIFICATE_LINE.test(given)) {
+    const parsed = parseCertificateLine(given.trim().split('\n', 1)[0]!);
+    certificate = parsed.certificate;
+    source = parsed.comment || `certificate ${certificate.keyId || '(no key id)'}`;
+  } else {
+    source = given;
+    let text: string;
+    try {
+      text = new TextDecoder().decode(await runtime.readFile(given));
+    } catch (err) {
+      const errno = errnoOf(err);
+      const why = errno === 'ENOENT' ? 'it does not exist' : errno === 'EACCES' || errno === 'EPERM' ? 'permission denied' : (err as Error).message;
+      throw new KeyFileError(errno === 'ENOENT' ? 'KEY_FILE_MISSING' : 'KEY_FILE_UNREADABLE', given, `cannot read certificate file ${given}: ${why}`, { cause: err });
+    }
+    const line = text.split('\n').find((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+    try {
+      certificate = parseCertificateLine(line ?? '').certificate;
+    } catch (err) {
+      throw new KeyFormatError((err as KeyFormatError).code ?? 'KEY_FORMAT_INVALID', `${given}: not an OpenSSH certificate (${(err as Error).message}); sign the public key with: ssh-keygen -s CA_KEY -I ID -n USER KEY.pub`, { cause: err });
+    }
+  }
+  if (certificate.certType !== 'user') throw new KeyFormatError('KEY_FORMAT_INVALID', `${source} is a host certificate; a client logs in with a user certificate (ssh-keygen -s without -h)`);
+  return { certificate, source };
 }
 
 export { KeyFormatError };

@@ -15,6 +15,7 @@ import { pureCrypto } from '../crypto/pure.ts';
 import type { ChannelOpenRequest } from '../connection/messages.ts';
 import type { Decision, SshEvent } from '../events.ts';
 import { generatePrivateKey } from '../keys/private-key.ts';
+import { parseCertificate } from '../keys/certificate.ts';
 import { publicKeysEqual } from '../keys/public-key.ts';
 import { seededRandom } from '../random.ts';
 import { ConnectionDriver } from '../api/driver.ts';
@@ -40,6 +41,8 @@ export interface ServerLog {
   globals: string[];
   /** One per accepted connection, in order. */
   live: ScriptedConnection[];
+  /** Each authentication request: `password`, `keyboard-interactive`, `publickey key|cert <keyId> query|signed`. */
+  auth: string[];
 }
 
 /** A channel the test opened towards the client: what the client sent, and a way to answer. */
@@ -60,7 +63,7 @@ export interface ScriptedConnection {
 
 /** Listen on `host:port` of the runtime's network with the scripted server. */
 export function startServer(runtime: MemoryRuntime, address = 'server:22', extra: { loginSilently?: boolean } = {}): ServerLog {
-  const log: ServerLog = { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0, globals: [], live: [] };
+  const log: ServerLog = { requests: [], signals: [], sizes: [], env: {}, connections: 0, held: 0, globals: [], live: [], auth: [] };
   void runtime.listenTcp(address.split(':')[0]!, Number(address.split(':')[1]), (stream) => serveOne(runtime, stream, log, extra));
   return log;
 }
@@ -111,10 +114,13 @@ export function serveOne(runtime: MemoryRuntime, stream: ByteStream, log: Server
       case 'authMethods':
         return [['publickey'], ['password'], ['keyboard-interactive']];
       case 'authPassword':
+        log.auth.push('password');
         return d.password === 'pw';
       case 'authPublicKey':
+        log.auth.push(`publickey ${d.certificate ? `cert ${parseCertificate(d.certificate).keyId}` : 'key'} ${d.signed ? 'signed' : 'query'}`);
         return publicKeysEqual(d.key, scriptedUserKey.publicKey);
       case 'authKeyboardInteractive':
+        if (d.responses === null) log.auth.push('keyboard-interactive');
         if (d.responses === null) return { prompts: [{ prompt: 'Code: ', echo: false }] };
         return d.responses[0] === '1234';
       case 'channelOpen':
