@@ -23,7 +23,7 @@ import { ClientCredentials } from './credentials.ts';
 import { readUserCertificate, type CertificateSource } from './key-files.ts';
 import { ConnectionDriver, type CloseReason } from './driver.ts';
 import { AbortError, ConnectionClosedError, GlobalRequestError, ProcessError, TimeoutError, type RunResult } from './errors.ts';
-import { forwardDynamic, forwardLocal, pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
+import { forwardDynamic, forwardLocal, pipeChannel, socksOverChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
 import { SshProcess, type SessionOptions, type SessionStart } from './process.ts';
 import type { ByteStream, Listener, Runtime } from './runtime.ts';
 
@@ -568,9 +568,10 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
    */
   async forwardRemote(options: RemoteForwardOptions): Promise<Forward> {
     this.ensureOpen();
-    if (options.onConnection === undefined && options.localPath === undefined && (options.host === undefined || options.port === undefined)) {
-      throw new TypeError('forwardRemote needs a local target (host and port, or localPath) or an onConnection handler');
+    if (!options.socks && options.onConnection === undefined && options.localPath === undefined && (options.host === undefined || options.port === undefined)) {
+      throw new TypeError('forwardRemote needs a local target (host and port, or localPath), socks: true, or an onConnection handler');
     }
+    if (options.socks && options.bindPath !== undefined) throw new TypeError('forwardRemote: socks needs a TCP listener (bindPort), not a socket path');
     this.installForwardedHandlers();
     if (options.bindPath !== undefined) {
       const socketPath = options.bindPath;
@@ -618,6 +619,15 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
       if (forward.accept && !(await forward.accept(origin))) return false;
       if (forward.onConnection) {
         forward.onConnection(channel, origin);
+        return true;
+      }
+      if (forward.socks) {
+        socksOverChannel(channel, (host, port) =>
+          this.runtime.connectTcp(host, port).catch((error: Error) => {
+            this.log('warn', 'forward', `SOCKS request from the server's listener for ${host} port ${port}: ${error.message}`);
+            throw error;
+          }),
+        );
         return true;
       }
       return this.connectLocal(forward.localPath !== undefined ? { path: forward.localPath } : { host: forward.host!, port: forward.port! }, channel);

@@ -121,7 +121,8 @@ export function optionsFromConfig(runtime: Runtime, c: ResolvedSshConfig): Confi
     const bind = f.listenPath !== undefined ? { bindPath: f.listenPath } : { ...(f.listenHost !== undefined ? { bindHost: f.listenHost } : {}), bindPort: f.listenPort ?? 0 };
     if (f.connectPath !== undefined) remote.push({ ...bind, localPath: f.connectPath });
     else if (f.connectHost !== undefined && f.connectPort !== undefined) remote.push({ ...bind, host: f.connectHost, port: f.connectPort });
-    else unsupported.push('RemoteForward without a target (a SOCKS proxy on the server)');
+    else if (f.listenPath === undefined) remote.push({ ...bind, socks: true });
+    else unsupported.push(`RemoteForward ${f.listenPath} without a target (SOCKS needs a TCP port)`);
   }
   const dynamic: DynamicForwardOptions[] = [];
   for (const f of c.dynamicForward) {

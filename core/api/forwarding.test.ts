@@ -128,7 +128,47 @@ describe('forwarding on the in-memory runtime', () => {
     await client.advance(2);
     expect(ok.received()).toBe('served in-process');
     expect(origins).toEqual(['192.0.2.1:1', '198.51.100.1:2']);
-    await expect(conn.forwardRemote({ bindPort: 1 })).rejects.toThrow(/needs a local target/);
+    await expect(conn.forwardRemote({ bindPort: 1 })).rejects.toThrow(/needs a local target.*socks: true/);
+    await conn.close();
+  });
+
+  it('forwardRemote with socks: each forwarded connection speaks SOCKS and is connected from our side; a target we cannot reach gets SOCKS failure 5', async () => {
+    const { client, options, log } = setup();
+    await upperService(client, 'intranet', 80);
+    const conn = await connect(client, options);
+    const forward = await conn.forwardRemote({ bindPort: 1080, socks: true });
+    expect(forward.address).toEqual({ host: 'localhost', port: 1080 });
+    const server = log.live[0]!;
+    const codes = (t: string): number[] => [...t].map((c) => c.charCodeAt(0));
+    const ch = server.openToClient({ type: 'forwarded-tcpip', address: 'localhost', port: 1080, originatorAddress: '192.0.2.7', originatorPort: 5 });
+    expect(await ch.opened).toBe(true);
+    ch.write(new Uint8Array([5, 1, 0]));
+    await client.advance(2);
+    expect(codes(ch.received())).toEqual([5, 0]);
+    ch.write(new Uint8Array([5, 1, 0, 3, 8, ...bytes('intranet'), 0, 80, ...bytes('early')]));
+    await client.advance(5);
+    const got = ch.received();
+    expect(codes(got.slice(2, 4))).toEqual([5, 0]);
+    expect(got.slice(12)).toBe('hi:EARLY');
+    const dead = server.openToClient({ type: 'forwarded-tcpip', address: 'localhost', port: 1080, originatorAddress: '192.0.2.7', originatorPort: 6 });
+    expect(await dead.opened).toBe(true);
+    dead.write(new Uint8Array([5, 1, 0, 5, 1, 0, 3, 7, ...bytes('nowhere'), 0, 81]));
+    await dead.ended;
+    expect(codes(dead.received().slice(2, 4))).toEqual([5, 5]);
+    await expect(conn.forwardRemote({ bindPath: '/run/x.sock', socks: true })).rejects.toThrow(/socks needs a TCP listener/);
+    await conn.close();
+  });
+
+  it('ssh_config RemoteForward with a port alone is a SOCKS forward on the server', async () => {
+    const { client, options, log } = setup();
+    const conn = await connect(client, { ...options, config: { text: 'Host server\n  RemoteForward 1081\n' } });
+    expect(conn.forwards.map((f) => f.address)).toEqual([{ host: 'localhost', port: 1081 }]);
+    expect(log.globals).toEqual(['tcpip-forward']);
+    const ch = log.live[0]!.openToClient({ type: 'forwarded-tcpip', address: 'localhost', port: 1081, originatorAddress: '192.0.2.7', originatorPort: 5 });
+    expect(await ch.opened).toBe(true);
+    ch.write(new Uint8Array([4, 1, 0, 80, 0, 0, 0, 1, 0, ...bytes('nowhere'), 0]));
+    await ch.ended;
+    expect([...ch.received()].map((c) => c.charCodeAt(0)).slice(0, 2)).toEqual([0, 0x5b]);
     await conn.close();
   });
 

@@ -9,6 +9,8 @@
  *   forwarded-tcpip channels are accepted only for a forward we asked for, and connected to the
  *   local target (or handed to a handler).
  * - dynamic (`ssh -D`): a local SOCKS 4/4a/5 listener; each request opens direct-tcpip.
+ * - remote dynamic (`ssh -R port` without a target, OpenSSH 7.6+): the server listens, and each
+ *   forwarded connection speaks SOCKS to us; we connect to what it asks for from this side.
  */
 import type { ChannelOpenRequest } from '../connection/messages.ts';
 import type { SshChannel } from './channel.ts';
@@ -199,6 +201,53 @@ export interface RemoteForwardOptions {
    */
   readonly accept?: (origin: { readonly address: string; readonly port: number }) => boolean | Promise<boolean>;
   readonly onConnection?: (channel: SshChannel, origin: { readonly address: string; readonly port: number }) => void;
+  /** No fixed target: each connection speaks SOCKS 4/4a/5 and we connect where it asks (`ssh -R port` alone). */
+  readonly socks?: boolean;
+}
+
+/**
+ * Serve a SOCKS 4/4a/5 handshake that arrives on a forwarded channel, then connect to the host it
+ * names through `dial` and pipe the two. A refused or failed request gets its SOCKS failure reply
+ * and the channel is closed.
+ */
+export function socksOverChannel(channel: SshChannel, dial: (host: string, port: number) => Promise<ByteStream>): void {
+  const handshake = new SocksHandshake();
+  const reader = channel.reader;
+  channel.stderr.discard();
+  const refuse = (bytes: Uint8Array | undefined): void => {
+    reader.onReadable(null);
+    void (bytes ? channel.writer.write(bytes) : Promise.resolve()).then(() => channel.writer.end()).then(() => channel.close());
+  };
+  const connectTo = (host: string, port: number, rest: Uint8Array): void => {
+    reader.onReadable(null);
+    dial(host, port).then(
+      (stream) => {
+        void channel.writer.write(handshake.success());
+        // Before the pipe starts reading the channel, so the target sees the bytes in order.
+        if (rest.length > 0) stream.write(rest);
+        pipeChannel(stream, channel);
+      },
+      () => refuse(handshake.failure(5)),
+    );
+  };
+  const pump = (): void => {
+    for (;;) {
+      let chunk: Uint8Array | null | undefined;
+      try {
+        chunk = reader.take();
+      } catch {
+        return refuse(undefined);
+      }
+      if (chunk === undefined) return;
+      if (chunk === null) return refuse(undefined);
+      const step = handshake.receive(chunk);
+      if (step.kind === 'reply') void channel.writer.write(step.bytes);
+      else if (step.kind === 'fail') return refuse(step.bytes);
+      else if (step.kind === 'connect') return connectTo(step.host, step.port, step.rest);
+    }
+  };
+  reader.onReadable(pump);
+  void channel.opened.then(pump, () => reader.onReadable(null));
 }
 
 function forwardTarget(options: { host?: string; port?: number; remotePath?: string; localPath?: string }): { host: string; port: number } | { path: string } {
