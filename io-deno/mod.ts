@@ -35,6 +35,8 @@ export { DenoConnectionPump, type DenoCloseReason, type DenoPumpOptions } from '
 export { connect as connectEngine, listen, type DenoConnectOptions, type DenoListenOptions, type DenoServer } from './net.ts';
 export { SshAgent, type DenoSshAgentOptions } from './agent.ts';
 export { ClientCredentials, HostKeyPolicy, readPrivateKeyFile } from './trust.ts';
+export { prompt, systemPrompter, type DenoPromptEnvironment } from './prompt.ts';
+export { noPrompter, type Prompter, type PromptRequest } from '../core/api/index.ts';
 export {
   AgentUnavailableError,
   CredentialOptionError,

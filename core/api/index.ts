@@ -47,6 +47,6 @@ export {
   type HostKeyVerificationErrorCode,
 } from './host-key-policy.ts';
 export { KeyFileError, readPrivateKeyFile, type KeyFileErrorCode, type ReadKeyOptions } from './key-files.ts';
-export { expandTilde, noPrompter, nowhere, type AdapterDefaults, type Prompter, type PromptRequest, type TextSink } from './prompter.ts';
+export { askpassAnswer, choosePromptChannel, expandTilde, noPrompter, nowhere, RawLineReader, unanswerableNote, type AdapterDefaults, type Prompter, type PromptChannel, type PromptRequest, type TextSink } from './prompter.ts';
 export { appendKnownHost, errnoOf, loadKnownHosts, readError, TrustFileError } from './trust-files.ts';
 export * from './ssh-config.ts';
