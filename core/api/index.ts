@@ -21,6 +21,24 @@ export {
   type ReverseListenOptions,
   type RunOptions,
 } from './client.ts';
+export {
+  connectReverse,
+  handleConnection,
+  listen,
+  prepareServer,
+  ServerConnection,
+  ServerSession,
+  serveStream,
+  type ListenOptions,
+  type PublicKeyAttempt,
+  type ReverseConnectOptions,
+  type ServerAuthHandlers,
+  type ServerContext,
+  type ServerOptions,
+  type ServerPeer,
+  type ServerPty,
+  type SshServer,
+} from './server.ts';
 export { pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
 export { SocksHandshake, type SocksStep } from './socks.ts';
 export { RuntimeAgent, type AgentOptions } from './agent.ts';
@@ -46,7 +64,7 @@ export {
   type HostKeyVerdict,
   type HostKeyVerificationErrorCode,
 } from './host-key-policy.ts';
-export { KeyFileError, readPrivateKeyFile, type KeyFileErrorCode, type ReadKeyOptions } from './key-files.ts';
+export { KeyFileError, readPrivateKeyFile, readUserCertificate, type CertificateSource, type KeyFileErrorCode, type ReadKeyOptions } from './key-files.ts';
 export { askpassAnswer, choosePromptChannel, expandTilde, noPrompter, nowhere, RawLineReader, unanswerableNote, type AdapterDefaults, type Prompter, type PromptChannel, type PromptRequest, type TextSink } from './prompter.ts';
 export { appendKnownHost, errnoOf, loadKnownHosts, readError, TrustFileError } from './trust-files.ts';
 export * from './ssh-config.ts';

@@ -1,0 +1,203 @@
+/**
+ * The server API on the in-memory runtime, driven by the client API: two core/api peers on virtual
+ * time, no sockets (DESIGN.md section 4).
+ */
+import { describe, expect, it } from 'vitest';
+import { generatePrivateKey } from '../keys/private-key.ts';
+import { publicKeysEqual } from '../keys/public-key.ts';
+import { signCertificate } from '../keys/certificate.ts';
+import { pureCrypto } from '../crypto/pure.ts';
+import { seededRandom } from '../random.ts';
+import { MemoryNetwork, MemoryRuntime } from '../testing/memory-runtime.ts';
+import { SCRIPTED_ALGORITHMS as FAST, scriptedHostKey as hostKey, scriptedOtherKey as otherKey, scriptedUserKey as userKey } from '../testing/scripted-server.ts';
+import { connect, listenReverse, type ClientOptions } from './client.ts';
+import { connectReverse, listen, type PublicKeyAttempt, type ServerOptions, type ServerSession } from './server.ts';
+
+function pair(options: Omit<ServerOptions, 'hostKeys'> & { hostKeys?: ServerOptions['hostKeys'] }) {
+  const network = new MemoryNetwork();
+  const client = new MemoryRuntime({ network });
+  const server = new MemoryRuntime({ network });
+  const started = listen(server, { hostKeys: [hostKey], algorithms: FAST, port: 22, host: 'server', ...options });
+  const base: ClientOptions = { host: 'server', port: 22, username: 'alice', privateKeys: [userKey], hostKey: () => true, algorithms: FAST };
+  return { client, server, started, base };
+}
+
+const byKey = (a: PublicKeyAttempt) => a.username === 'alice' && publicKeysEqual(a.key, userKey.publicKey);
+
+describe('core/api server: listen, authenticate, sessions', () => {
+  it('exec: the handler sees the command, env and user; output, stderr and the returned exit status reach the client', async () => {
+    const seen: Array<Pick<ServerSession, 'kind' | 'command' | 'username' | 'env'>> = [];
+    const { client, started, base } = pair({
+      auth: { publicKey: byKey },
+      session: async (s) => {
+        seen.push({ kind: s.kind, command: s.command, username: s.username, env: s.env });
+        await s.stdout.write(`ran ${s.command}\n`);
+        await s.stderr.write('to stderr\n');
+        return 7;
+      },
+    });
+    const srv = await started;
+    const conn = await connect(client, base);
+    const r = await conn.run('make all', { env: { LANG: 'C.UTF-8' } });
+    expect(r).toEqual({ stdout: 'ran make all\n', stderr: 'to stderr\n', exitStatus: 7, exitSignal: null });
+    expect(seen).toEqual([{ kind: 'exec', command: 'make all', username: 'alice', env: { LANG: 'C.UTF-8' } }]);
+    await conn.close();
+    await srv.close();
+  });
+
+  it('stdin is streamed to the handler and its EOF ends the reader; a shell with a pty gets the size and resizes; signals arrive', async () => {
+    const events: string[] = [];
+    const { client, started, base } = pair({
+      auth: { publicKey: byKey },
+      session: async (s) => {
+        if (s.kind === 'exec') {
+          let n = 0;
+          for await (const chunk of s.stdin) n += chunk.length;
+          await s.stdout.write(`${n}`);
+          return 0;
+        }
+        events.push(`${s.kind} ${s.pty?.term} ${s.pty?.cols}x${s.pty?.rows}`);
+        await new Promise<void>((resolve) => {
+          s.onResize = (size) => events.push(`resize ${size.cols}x${size.rows}`);
+          s.onSignal = (name) => {
+            events.push(`signal ${name}`);
+            resolve();
+          };
+        });
+        await s.exitSignal('INT');
+      },
+    });
+    const srv = await started;
+    const conn = await connect(client, base);
+    const big = new Uint8Array(300_000).fill(1);
+    expect((await conn.run('count', { input: big })).stdout).toBe('300000');
+    const shell = conn.shell({ pty: { term: 'xterm-256color', cols: 100, rows: 30 } });
+    await shell.started;
+    await shell.resize(120, 40);
+    await client.advance(5);
+    await shell.signal('INT');
+    const exit = await shell.exit;
+    expect(exit.exitSignal?.signal).toBe('INT');
+    expect(events).toEqual(['shell xterm-256color 100x30', 'resize 120x40', 'signal INT']);
+    await conn.close();
+    await srv.close();
+  });
+
+  it('password, keyboard-interactive rounds and none; wrong answers are refused and the handler only ever hears proven keys or queries', async () => {
+    const attempts: string[] = [];
+    const { client, started, base } = pair({
+      auth: {
+        password: ({ username, password }) => username === 'alice' && password === 'right',
+        keyboardInteractive: ({ responses }) => (responses === null ? { prompts: [{ prompt: 'Code: ', echo: false }] } : responses?.[0] === '42'),
+        publicKey: (a) => (attempts.push(`${a.proven ? 'proven' : 'query'} ${publicKeysEqual(a.key, userKey.publicKey) ? 'user' : 'other'}`), byKey(a)),
+        none: (username) => username === 'guest',
+      },
+      session: () => 0,
+    });
+    const srv = await started;
+    const { privateKeys: _keys, ...noKeys } = base;
+    void _keys;
+    await (await connect(client, { ...noKeys, password: 'right' })).close();
+    await expect(connect(client, { ...noKeys, password: 'wrong' })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await (await connect(client, { ...noKeys, keyboardInteractive: () => ['42'] })).close();
+    await expect(connect(client, { ...noKeys, keyboardInteractive: () => ['41'] })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await (await connect(client, { ...noKeys, username: 'guest' })).close();
+    await (await connect(client, { ...base, privateKeys: [otherKey, userKey] })).close();
+    expect(attempts).toEqual(['query other', 'query user', 'proven user']);
+    await srv.close();
+  });
+
+  it('a certificate reaches the publicKey handler parsed, so the handler can check its CA', async () => {
+    const ca = generatePrivateKey('ed25519', seededRandom('server test ca'), pureCrypto);
+    const cert = signCertificate(pureCrypto, ca, { publicKey: userKey.publicKey, certType: 'user', keyId: 'alice@corp', principals: ['alice'] });
+    const seen: string[] = [];
+    const { client, started, base } = pair({
+      auth: {
+        publicKey: (a) => {
+          seen.push(`${a.proven ? 'proven' : 'query'} ${a.certificate?.keyId ?? 'plain'}`);
+          return a.certificate !== undefined && publicKeysEqual(a.certificate.signatureKey, ca.publicKey) && a.certificate.principals.includes(a.username);
+        },
+      },
+      session: () => 0,
+    });
+    const srv = await started;
+    await (await connect(client, { ...base, certificates: [cert] })).close();
+    expect(seen).toEqual(['query alice@corp', 'proven alice@corp']);
+    await srv.close();
+  });
+
+  it('AuthenticationMethods chains: publickey then password', async () => {
+    const { client, started, base } = pair({ auth: { publicKey: byKey, password: ({ password }) => password === 'pw', methods: [['publickey', 'password']] }, session: () => 0 });
+    const srv = await started;
+    await expect(connect(client, base)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await (await connect(client, { ...base, password: 'pw' })).close();
+    await srv.close();
+  });
+
+  it('without a session handler sessions are refused; a handler that throws ends the session with status 1 and a log line, not the server', async () => {
+    const logs: string[] = [];
+    const { client, started, base } = pair({
+      auth: { publicKey: byKey },
+      session: (s) => {
+        if (s.command === 'boom') throw new Error('handler bug');
+      },
+      log: (r) => logs.push(r.message),
+    });
+    const srv = await started;
+    const conn = await connect(client, base);
+    expect((await conn.run('boom')).exitStatus).toBe(1);
+    expect(logs.some((l) => l.includes('handler bug'))).toBe(true);
+    expect((await conn.run('fine')).exitStatus).toBe(0);
+    await conn.close();
+    await srv.close();
+    const bare = pair({ auth: { publicKey: byKey } });
+    const srv2 = await bare.started;
+    const c2 = await connect(bare.client, bare.base);
+    await expect(c2.run('x')).rejects.toThrow(/exec/);
+    await expect(c2.openDirectTcpip('x', 1)).rejects.toMatchObject({ name: 'ChannelOpenError' });
+    await c2.close();
+    await srv2.close();
+  });
+
+  it('close() sends DISCONNECT 11 to every client and waits for them; the port refuses afterwards', async () => {
+    const { client, started, base } = pair({ auth: { publicKey: byKey }, session: () => new Promise<number>(() => {}) });
+    const srv = await started;
+    const a = await connect(client, base);
+    const b = await connect(client, base);
+    expect(srv.connections.size).toBe(2);
+    void a.spawn('hang');
+    await srv.close();
+    for (const c of [a, b]) expect(await c.closed).toMatchObject({ code: 'PEER_DISCONNECTED', reason: 11 });
+    expect(srv.connections.size).toBe(0);
+    await expect(client.connectTcp('server', 22)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('a host key path that does not exist fails listen with the fix; no host key at all is refused', async () => {
+    const runtime = new MemoryRuntime({ network: new MemoryNetwork() });
+    await expect(listen(runtime, { hostKeys: ['/etc/ssh/none'] })).rejects.toThrow(/does not exist; create one with: ssh-keygen/);
+    await expect(listen(runtime, { hostKeys: [] })).rejects.toThrow(/at least one host key/);
+  });
+});
+
+describe('core/api server: RFC 8071 reverse direction', () => {
+  it('connectReverse dials a listenReverse client, which logs in and runs a command on us', async () => {
+    const network = new MemoryNetwork();
+    const clientSide = new MemoryRuntime({ network });
+    const serverSide = new MemoryRuntime({ network });
+    const logins: Array<Promise<string>> = [];
+    const listener = await listenReverse(clientSide, {
+      bindHost: 'client',
+      bindPort: 4000,
+      username: 'alice',
+      privateKeys: [userKey],
+      hostKey: (d) => publicKeysEqual(d.hostKey, hostKey.publicKey),
+      algorithms: FAST,
+      onConnection: (conn) => logins.push(conn.run('whoami').then(async (r) => (await conn.close(), r.stdout))),
+    });
+    const served = await connectReverse(serverSide, { host: 'client', port: 4000, hostKeys: [hostKey], algorithms: FAST, auth: { publicKey: byKey }, session: (s) => void s.stdout.write(`${s.username}\n`) });
+    for (let i = 0; i < 50 && logins.length === 0; i++) await clientSide.advance(2);
+    expect(await logins[0]).toBe('alice\n');
+    expect(await served.closed).toMatchObject({ code: 'PEER_DISCONNECTED' });
+    await listener.close();
+  });
+});
