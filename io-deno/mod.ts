@@ -32,7 +32,20 @@ export {
 export { channelStreams, connect, listenReverse, SshProcess, type ChannelStreams, type ConnectOptions, type SshClient } from './client.ts';
 export { connStream, denoRuntime } from './runtime.ts';
 export { DenoConnectionPump, type DenoCloseReason, type DenoPumpOptions } from './pump.ts';
-export { connect as connectEngine, listen, type DenoConnectOptions, type DenoListenOptions, type DenoServer } from './net.ts';
+export { connect as connectEngine, listen as listenEngine, type DenoConnectOptions, type DenoListenOptions, type DenoServer } from './net.ts';
+export { connectReverse, handleConnection, listen } from './server.ts';
+export {
+  ServerConnection,
+  ServerSession,
+  type ListenOptions,
+  type PublicKeyAttempt,
+  type ReverseConnectOptions,
+  type ServerAuthHandlers,
+  type ServerOptions,
+  type ServerPeer,
+  type ServerPty,
+  type SshServer,
+} from '../core/api/index.ts';
 export { SshAgent, type DenoSshAgentOptions } from './agent.ts';
 export { ClientCredentials, HostKeyPolicy, readPrivateKeyFile } from './trust.ts';
 export { prompt, systemPrompter, type DenoPromptEnvironment } from './prompt.ts';
