@@ -37,8 +37,10 @@ export {
   type ServerOptions,
   type ServerPeer,
   type ServerPty,
+  type SessionHandler,
   type SshServer,
 } from './server.ts';
+export { ServerForwarding, type DirectAnswer, type ServerForwardingPolicy } from './server-forwarding.ts';
 export { pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
 export { SocksHandshake, type SocksStep } from './socks.ts';
 export { RuntimeAgent, type AgentOptions } from './agent.ts';

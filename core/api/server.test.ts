@@ -11,6 +11,7 @@ import { seededRandom } from '../random.ts';
 import { MemoryNetwork, MemoryRuntime } from '../testing/memory-runtime.ts';
 import { SCRIPTED_ALGORITHMS as FAST, scriptedHostKey as hostKey, scriptedOtherKey as otherKey, scriptedUserKey as userKey } from '../testing/scripted-server.ts';
 import { connect, listenReverse, type ClientOptions } from './client.ts';
+import type { ByteStream } from './runtime.ts';
 import { connectReverse, listen, type PublicKeyAttempt, type ServerOptions, type ServerSession } from './server.ts';
 
 function pair(options: Omit<ServerOptions, 'hostKeys'> & { hostKeys?: ServerOptions['hostKeys'] }) {
@@ -199,5 +200,134 @@ describe('core/api server: RFC 8071 reverse direction', () => {
     expect(await logins[0]).toBe('alice\n');
     expect(await served.closed).toMatchObject({ code: 'PEER_DISCONNECTED' });
     await listener.close();
+  });
+});
+
+describe('core/api server: forwarding policy, custom channels, subsystems, agent forwarding', () => {
+  /** A stream's bytes as text once `n` characters arrived (or 200 virtual ms passed). */
+  async function collect(stream: ByteStream, runtime: MemoryRuntime, n: number): Promise<string> {
+    let got = '';
+    stream.start({ data: (b) => void (got += new TextDecoder().decode(b)), end: () => {}, close: () => {}, drain: () => {} });
+    for (let i = 0; i < 200 && got.length < n; i++) await runtime.advance(1);
+    return got;
+  }
+
+  it('direct-tcpip: connect dials the target, a function serves in-process, false is prohibited (1), an unreachable target is CONNECT_FAILED (2)', async () => {
+    const asked: string[] = [];
+    const { client, server, started, base } = pair({
+      auth: { publicKey: byKey },
+      forwarding: {
+        direct: ({ host, port, username }) => {
+          asked.push(`${username}->${host}:${port}`);
+          if (host === "echo.internal") return (channel) => void (async () => {
+            for await (const chunk of channel.reader) await channel.writer.write(chunk);
+            await channel.writer.end();
+          })().catch(() => {});
+          return host === 'db.internal' || host === 'nowhere' ? 'connect' : false;
+        },
+      },
+    });
+    await server.listenTcp('db.internal', 5432, (s) => {
+      s.start({ data: () => {}, end: () => s.end(), close: () => {}, drain: () => {} });
+      s.write(new TextEncoder().encode('db hello'));
+    });
+    const srv = await started;
+    const conn = await connect(client, base);
+    const db = await conn.openDirectTcpip('db.internal', 5432);
+    expect(new TextDecoder().decode((await db.reader.read())!)).toBe('db hello');
+    const echo = await conn.openDirectTcpip('echo.internal', 7);
+    await echo.writer.write('ping');
+    expect(new TextDecoder().decode((await echo.reader.read())!)).toBe('ping');
+    await expect(conn.openDirectTcpip('secret.internal', 22)).rejects.toMatchObject({ name: 'ChannelOpenError', reason: 1 });
+    await expect(conn.openDirectTcpip('nowhere', 1)).rejects.toMatchObject({ name: 'ChannelOpenError', reason: 2 });
+    expect(asked).toEqual(['alice->db.internal:5432', 'alice->echo.internal:7', 'alice->secret.internal:22', 'alice->nowhere:1']);
+    await conn.close();
+    await srv.close();
+  });
+
+  it('tcpip-forward: an allowed port 0 listens on the server and reports the port; connections reach the client; refused ones fail; the listener closes with the connection', async () => {
+    const { client, server, started, base } = pair({ auth: { publicKey: byKey }, forwarding: { remote: ({ port }) => port === 0 || port === 8080 } });
+    await client.listenTcp('web.local', 80, (s) => {
+      s.start({ data: () => {}, end: () => s.end(), close: () => {}, drain: () => {} });
+      s.write(new TextEncoder().encode('from the client side'));
+    });
+    const srv = await started;
+    const conn = await connect(client, base);
+    const fwd = await conn.forwardRemote({ bindHost: 'localhost', bindPort: 0, host: 'web.local', port: 80 });
+    const port = (fwd.address as { port: number }).port;
+    expect(port).toBeGreaterThan(0);
+    expect(await collect(await server.connectTcp('127.0.0.1', port), server, 20)).toBe('from the client side');
+    await expect(conn.forwardRemote({ bindPort: 9999, host: 'web.local', port: 80 })).rejects.toMatchObject({ name: 'GlobalRequestError' });
+    await conn.close();
+    await srv.close();
+    await expect(server.connectTcp('127.0.0.1', port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('a custom channel type and a subsystem of our own; unknown types are UNKNOWN_CHANNEL_TYPE (3)', async () => {
+    const { client, started, base } = pair({
+      auth: { publicKey: byKey },
+      channels: {
+        'upper@example.com': (channel, { request, username }) => {
+          const data = request.type === 'other' ? new TextDecoder().decode(request.data) : '';
+          void channel.opened.then(async () => {
+            await channel.writer.write(`${username}:${data.toUpperCase()}`);
+            await channel.close();
+          });
+          return data !== 'refuse';
+        },
+      },
+      subsystems: { greet: (s) => void s.stdout.write(`hello from ${s.subsystem}\n`) },
+      session: () => 9,
+    });
+    const srv = await started;
+    const conn = await connect(client, base);
+    const upper = conn.openChannel({ type: 'other', name: 'upper@example.com', data: new TextEncoder().encode('shout') });
+    await upper.opened;
+    expect(new TextDecoder().decode((await upper.reader.read())!)).toBe('alice:SHOUT');
+    await expect(conn.openChannel({ type: 'other', name: 'upper@example.com', data: new TextEncoder().encode('refuse') }).opened).rejects.toMatchObject({ reason: 1 });
+    await expect(conn.openChannel({ type: 'other', name: 'nope@example.com', data: new Uint8Array(0) }).opened).rejects.toMatchObject({ reason: 3 });
+    const greet = conn.subsystem('greet');
+    let out = '';
+    for await (const chunk of greet.stdout) out += new TextDecoder().decode(chunk);
+    expect(out).toBe('hello from greet\n');
+    expect((await greet.exit).exitStatus).toBe(0);
+    expect((await conn.run('other')).exitStatus).toBe(9);
+    await conn.close();
+    await srv.close();
+  });
+
+  it('agent forwarding: an allowed session gets SSH_AUTH_SOCK in a private directory, and what it writes there reaches the client agent and back; refused without the policy', async () => {
+    const agentSaw: string[] = [];
+    for (const allowed of [true, false]) {
+      let serverRuntime: MemoryRuntime | null = null;
+      const { client, server, started, base } = pair({
+        auth: { publicKey: byKey },
+        forwarding: { agent: allowed },
+        session: async (s) => {
+          const path = s.env['SSH_AUTH_SOCK'];
+          if (!path) return (await s.stdout.write('no agent'), 2);
+          const sock = await serverRuntime!.connectUnix(path);
+          const reply = await new Promise<string>((resolve) => {
+            sock.start({ data: (b) => resolve(new TextDecoder().decode(b)), end: () => resolve(''), close: () => resolve(''), drain: () => {} });
+            sock.write(new TextEncoder().encode('request-identities'));
+          });
+          sock.destroy();
+          await s.stdout.write(`${/^\/tmp\/hermit-agent-[0-9a-f]{16}\/agent\.sock$/.test(path) ? 'private-dir ' : path}${reply}`);
+          return 0;
+        },
+      });
+      serverRuntime = server;
+      const srv = await started;
+      await client.listenUnix('/home/alice/agent.sock', (a) => {
+        a.start({ data: (b) => (agentSaw.push(new TextDecoder().decode(b)), void a.write(new TextEncoder().encode('agent-answer'))), end: () => a.end(), close: () => {}, drain: () => {} });
+      });
+      const conn = await connect(client, { ...base, forwardAgent: '/home/alice/agent.sock' });
+      const r = await conn.run('use-agent');
+      expect(r.stdout).toBe(allowed ? 'private-dir agent-answer' : 'no agent');
+      expect(r.exitStatus).toBe(allowed ? 0 : 2);
+      await conn.close();
+      await srv.close();
+    }
+    expect(agentSaw).toEqual(['request-identities']);
   });
 });

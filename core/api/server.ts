@@ -8,7 +8,7 @@
  * pty and its size changes, signals, stdin, stdout, stderr and the exit status.
  */
 import { SshEngine, type SshEngineOptions } from '../engine.ts';
-import type { ChannelRequest } from '../connection/messages.ts';
+import type { ChannelOpenRequest, ChannelRequest } from '../connection/messages.ts';
 import type { TerminalModes } from '../connection/terminal-modes.ts';
 import { OpenFailure } from '../connection/connection.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
@@ -22,6 +22,7 @@ import { ConnectionDriver, type CloseReason } from './driver.ts';
 import { ConnectionClosedError } from './errors.ts';
 import { readPrivateKeyFile } from './key-files.ts';
 import type { ByteStream, Listener, Runtime } from './runtime.ts';
+import { ServerForwarding, type ServerForwardingPolicy } from './server-forwarding.ts';
 
 /** Who is connecting, for every authentication handler. */
 export interface ServerPeer {
@@ -64,6 +65,9 @@ export interface ServerAuthHandlers {
   readonly methods?: ReadonlyArray<readonly string[]>;
 }
 
+/** A session's code: may be async, may return the exit status (default 0). */
+export type SessionHandler = (session: ServerSession) => void | number | Promise<void | number>;
+
 export interface ServerPty {
   readonly term: string;
   readonly cols: number;
@@ -80,7 +84,16 @@ export interface ServerOptions {
   readonly hostCertificates?: readonly Uint8Array[];
   readonly auth?: ServerAuthHandlers;
   /** Each session that asks for a command, a shell or a subsystem. Without it sessions are refused. */
-  readonly session?: (session: ServerSession) => void | number | Promise<void | number>;
+  readonly session?: SessionHandler;
+  /** Subsystems by name (e.g. `sftp`), each handled like a session; other names go to `session`. */
+  readonly subsystems?: Readonly<Record<string, SessionHandler>>;
+  /**
+   * Channel types of our own (or any RFC 4254 type not served here), by name: the handler gets the
+   * channel and answers true to take it, false to refuse (as Twisted Conch's custom channels).
+   */
+  readonly channels?: Readonly<Record<string, (channel: SshChannel, open: { readonly request: ChannelOpenRequest; readonly username: string; readonly peer: ServerPeer }) => boolean | Promise<boolean>>>;
+  /** Per-request forwarding decisions (direct-tcpip, tcpip-forward, streamlocal, agent); default all refused. */
+  readonly forwarding?: ServerForwardingPolicy;
   /** Sent before authentication (USERAUTH_BANNER). */
   readonly banner?: string;
   /** Failed attempts before the connection is dropped (MaxAuthTries, default 6). */
@@ -201,6 +214,7 @@ export class ServerConnection {
   private readonly host: ChannelHost;
   private readonly channels = new Map<number, SshChannel>();
   private readonly peer: ServerPeer;
+  private readonly forwarding: ServerForwarding;
 
   /** @internal Use {@link handleConnection}, {@link listen} or {@link connectReverse}. */
   constructor(
@@ -247,8 +261,15 @@ export class ServerConnection {
         }
       },
     };
+    this.forwarding = new ServerForwarding(options.forwarding ?? {}, {
+      runtime,
+      username: () => this.username,
+      openChannel: (request) => this.openChannel(request),
+      log: (message) => this.log('info', 'forwarding', `${this.peer.address} port ${this.peer.port}: ${message}`),
+    });
     this.closed = this.driver.closed;
     void this.closed.then((reason) => {
+      void this.forwarding.close();
       this.log('debug', 'closed', `${this.peer.address} port ${this.peer.port}: closed${reason ? `: ${reason.message}` : ''}`);
       const error = new ConnectionClosedError(reason ? `the connection was closed: ${reason.message}` : 'the connection was closed', reason);
       for (const channel of this.channels.values()) channel.connectionClosed(error);
@@ -260,6 +281,16 @@ export class ServerConnection {
   async close(description = 'closed by the server'): Promise<void> {
     this.driver.disconnect(description);
     await this.closed;
+  }
+
+  /** Open a channel towards the client (forwarded-tcpip, auth-agent@openssh.com, a type of our own). */
+  openChannel(request: ChannelOpenRequest): SshChannel {
+    let id = -1;
+    if (!this.engine.isClosed) this.driver.command((engine, now) => (id = engine.openChannel(request, now)));
+    if (id < 0) throw new ConnectionClosedError('the connection was closed', null);
+    const channel = new SshChannel(id, request.type === 'other' ? request.name : request.type, this.host);
+    this.channels.set(id, channel);
+    return channel;
   }
 
   /** @internal Drop the connection without waiting any longer. */
@@ -298,19 +329,33 @@ export class ServerConnection {
         return auth.keyboardInteractive({ username: decision.username, round: decision.round, responses: decision.responses, peer });
       case 'authHostbased':
         return false;
-      case 'channelOpen':
-        if (decision.request.type !== 'session') {
-          return decision.request.type === 'other'
-            ? { reason: OpenFailure.UNKNOWN_CHANNEL_TYPE, description: `unknown channel type ${decision.request.name}` }
-            : { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: `${decision.request.type} channels are not offered` };
+      case 'channelOpen': {
+        const request = decision.request;
+        const type = request.type === 'other' ? request.name : request.type;
+        const custom = this.options.channels?.[type];
+        const take = (): SshChannel => {
+          const channel = new SshChannel(decision.channel, type, this.host);
+          this.channels.set(decision.channel, channel);
+          return channel;
+        };
+        if (custom) {
+          const channel = take();
+          // A type we serve but refuse this time is prohibited, not unknown (RFC 4254 section 5.1).
+          const refused = (): { reason: number; description: string } => (this.channels.delete(decision.channel), { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: `${type} refused` });
+          return Promise.resolve(custom(channel, { request, username: this.username, peer })).then((ok) => (ok ? true : refused()), refused);
         }
-        return this.acceptSession(decision.channel);
+        if (request.type === 'session') return this.acceptSession(decision.channel);
+        if (this.forwarding.handlesOpen(request)) return this.forwarding.open(request, take);
+        return request.type === 'other'
+          ? { reason: OpenFailure.UNKNOWN_CHANNEL_TYPE, description: `unknown channel type ${request.name}` }
+          : { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: `${request.type} channels are not offered` };
+      }
       case 'channelRequest': {
         const channel = this.channels.get(decision.channel);
         return channel ? channel.decide(decision.request) : false;
       }
       case 'globalRequest':
-        return false;
+        return this.forwarding.handlesGlobal(decision.request) ? this.forwarding.global(decision.request) : false;
       default:
         return null;
     }
@@ -334,8 +379,21 @@ export class ServerConnection {
     const env: Record<string, string> = {};
     let pty: ServerPty | null = null;
     let session: ServerSession | null = null;
-    const handle = (request: ChannelRequest): boolean => {
+    // Requests that set the session up may answer later (agent forwarding listens first); the start
+    // request waits for them, so the handler sees everything asked for before it.
+    let setUp: Promise<unknown> = Promise.resolve();
+    const handle = (request: ChannelRequest): boolean | Promise<boolean> => {
       switch (request.type) {
+        case 'auth-agent-req@openssh.com': {
+          if (session) return false;
+          const granted = this.forwarding.agentRequested().then((path) => {
+            if (path === null) return false;
+            env['SSH_AUTH_SOCK'] = path;
+            return true;
+          });
+          setUp = granted;
+          return granted;
+        }
         case 'pty-req':
           if (session) return false;
           pty = { term: request.term, cols: request.cols, rows: request.rows, widthPx: request.widthPx, heightPx: request.heightPx, modes: request.modes };
@@ -357,23 +415,29 @@ export class ServerConnection {
         case 'exec':
         case 'shell':
         case 'subsystem': {
-          const handler = this.options.session;
-          if (session || !handler) return false;
-          session = new ServerSession(channel, {
-            kind: request.type,
-            command: request.type === 'exec' ? request.command : null,
-            subsystem: request.type === 'subsystem' ? request.name : null,
-            username: this.username,
-            env: { ...env },
-            pty,
-            peer: this.peer,
-          });
-          this.runSession(handler, session);
-          return true;
+          const handler = (request.type === 'subsystem' ? this.options.subsystems?.[request.name] : undefined) ?? this.options.session;
+          if (session || starting || !handler) return false;
+          starting = true;
+          return setUp.then(() => start(request, handler), () => start(request, handler));
         }
         default:
           return false;
       }
+    };
+    let starting = false;
+    const start = (request: Extract<ChannelRequest, { type: 'exec' | 'shell' | 'subsystem' }>, handler: SessionHandler): boolean => {
+      if (!channel.active) return false;
+      session = new ServerSession(channel, {
+        kind: request.type,
+        command: request.type === 'exec' ? request.command : null,
+        subsystem: request.type === 'subsystem' ? request.name : null,
+        username: this.username,
+        env: { ...env },
+        pty,
+        peer: this.peer,
+      });
+      this.runSession(handler, session);
+      return true;
     };
     channel.onRequest = (request) => void handle(request);
     channel.onRequestDecision = handle;
