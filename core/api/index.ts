@@ -40,6 +40,7 @@ export {
   type SessionHandler,
   type SshServer,
 } from './server.ts';
+export { LineEditor, type LineEditorEvent, type LineEditorOptions } from './line-editor.ts';
 export { ServerForwarding, type DirectAnswer, type ServerForwardingPolicy } from './server-forwarding.ts';
 export { pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
 export { SocksHandshake, type SocksStep } from './socks.ts';

@@ -180,6 +180,48 @@ describe('core/api server: listen, authenticate, sessions', () => {
   });
 });
 
+describe('core/api server: readLines and the line editor', () => {
+  it('on a pty: echo and editing through the line editor, ^C interrupts, ^D ends; without a pty: stdin split into lines (the summing server)', async () => {
+    let interrupts = 0;
+    const { client, started, base } = pair({
+      auth: { publicKey: byKey },
+      session: async (s) => {
+        if (!s.pty) {
+          let sum = 0;
+          for await (const line of s.readLines()) sum += Number(line);
+          await s.stdout.write(`${sum}\n`);
+          return 0;
+        }
+        await s.stdout.write('> ');
+        for await (const line of s.readLines({ onInterrupt: () => void interrupts++ })) await s.stdout.write(`got [${line}]\r\n> `);
+        return 0;
+      },
+    });
+    const srv = await started;
+    const conn = await connect(client, base);
+    expect((await conn.run('sum', { input: '1\n2\r\n39' })).stdout).toBe('42\n');
+    const shell = conn.shell({ pty: { term: 'xterm', cols: 80, rows: 24 } });
+    await shell.started;
+    let seen = '';
+    const reading = (async () => {
+      for await (const chunk of shell.stdout) seen += new TextDecoder().decode(chunk);
+    })();
+    for (const keys of ['helo', '\u001b[D', 'l', '\r', 'oops', '\u0003', 'bye\r', '\u0004']) {
+      await shell.stdin.write(keys);
+      await client.advance(2);
+    }
+    await reading;
+    expect((await shell.exit).exitStatus).toBe(0);
+    expect(interrupts).toBe(1);
+    expect(seen).toContain('got [hello]');
+    expect(seen).toContain('oops^C\r\n');
+    expect(seen).toContain('got [bye]');
+    expect(seen).not.toContain('got [oops');
+    await conn.close();
+    await srv.close();
+  });
+});
+
 describe('core/api server: RFC 8071 reverse direction', () => {
   it('connectReverse dials a listenReverse client, which logs in and runs a command on us', async () => {
     const network = new MemoryNetwork();

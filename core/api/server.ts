@@ -23,6 +23,7 @@ import { ConnectionClosedError } from './errors.ts';
 import { readPrivateKeyFile } from './key-files.ts';
 import type { ByteStream, Listener, Runtime } from './runtime.ts';
 import { ServerForwarding, type ServerForwardingPolicy } from './server-forwarding.ts';
+import { LineEditor, type LineEditorOptions } from './line-editor.ts';
 
 /** Who is connecting, for every authentication handler. */
 export interface ServerPeer {
@@ -150,6 +151,7 @@ export class ServerSession {
   onBreak: ((lengthMs: number) => void) | null = null;
 
   private exited = false;
+  private editor: LineEditor | null = null;
 
   /** @internal Made by the connection once the start request was accepted. */
   constructor(
@@ -178,6 +180,43 @@ export class ServerSession {
   /** End the session as killed by a signal (`exit-signal`, RFC 4254 section 6.10), e.g. `TERM`. */
   async exitSignal(name: string, options: { readonly coreDumped?: boolean; readonly message?: string } = {}): Promise<void> {
     await this.finish({ type: 'exit-signal', signal: name.replace(/^SIG/, ''), coreDumped: options.coreDumped ?? false, message: options.message ?? '', language: '' });
+  }
+
+  /**
+   * The lines the client types or sends. With a pty they go through a {@link LineEditor} (echo,
+   * editing, history; ^C calls `onInterrupt` and drops the line; ^D on an empty line ends them);
+   * without one, stdin is split at line ends, nothing is echoed. Ends at EOF. One reader at a time.
+   */
+  async *readLines(options: LineEditorOptions & { readonly onInterrupt?: () => void } = {}): AsyncIterable<string> {
+    const decoder = new TextDecoder();
+    if (!this.pty) {
+      let rest = '';
+      for await (const chunk of this.stdin) {
+        rest += decoder.decode(chunk, { stream: true });
+        const parts = rest.split(/\r?\n/);
+        rest = parts.pop()!;
+        for (const line of parts) yield line;
+      }
+      rest += decoder.decode();
+      if (rest !== '') yield rest;
+      return;
+    }
+    const editor = (this.editor ??= new LineEditor(options));
+    for await (const chunk of this.stdin) {
+      const { output, events } = editor.feed(decoder.decode(chunk, { stream: true }));
+      if (output) await this.stdout.write(output);
+      for (const event of events) {
+        if (event.type === 'line') yield event.line;
+        else if (event.type === 'interrupt') options.onInterrupt?.();
+        else if (event.type === 'eof') return;
+      }
+    }
+  }
+
+  /** The editor {@link readLines} uses on a pty (turn echo off for a password, or character mode for raw keys). */
+  get lineEditor(): LineEditor | null {
+    if (!this.pty) return null;
+    return (this.editor ??= new LineEditor());
   }
 
   /** Whether `exit` / `exitSignal` was called (or the channel is gone). */
