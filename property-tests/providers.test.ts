@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import * as nc from 'node:crypto';
 import { pureCrypto, ecCurveOrder, ecFieldLength } from '../core/crypto/pure.ts';
-import { nodeCrypto } from '../io-node/crypto-node.ts';
+import { nodeCrypto } from '../io-node/runtime/crypto-node.ts';
 import type { EcCurve, HashName, RsaPrivateKey } from '../core/crypto/provider.ts';
 import { createOpener, createSealer } from '../core/cipher/index.ts';
 import { bigintToBytes } from '../core/wire/writer.ts';

@@ -2,7 +2,7 @@
  * The sans-IO agent client driven by scripted agent replies: one request on the wire at a time,
  * answers matched in order, signatures verified, refusals as AGENT_FAILURE with the key's
  * fingerprint, and every malformed or unsolicited reply an AGENT_PROTOCOL error that ends the
- * connection without a throw. (The same client against a real ssh-agent: io-node/agent.test.ts.)
+ * connection without a throw. (The same client against a real ssh-agent: io-node/trust/agent.test.ts.)
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';

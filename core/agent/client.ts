@@ -2,7 +2,7 @@
  * A sans-IO SSH agent client (draft-ietf-sshm-ssh-agent / RFC 9987, "Protocol Overview": the
  * client sends a request and the agent answers it, strictly one after the other). The message
  * codec is in protocol.ts; this file adds request bookkeeping, reply matching and signature
- * verification, and leaves sockets to the adapters (io-node/agent.ts, io-deno/agent.ts).
+ * verification, and leaves sockets to the adapters (io-node/trust/agent.ts, io-deno/agent.ts).
  */
 import { pureCrypto } from '../crypto/pure.ts';
 import { fingerprintSha256 } from '../keys/format.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nodeCrypto } from '../../io-node/crypto-node.ts';
+import { nodeCrypto } from '../../io-node/runtime/crypto-node.ts';
 import { SshUsageError } from '../errors.ts';
 import { seededRandom } from '../random.ts';
 import { curve25519Sha256, curve25519Sha256Libssh } from './curve25519.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { nodeCrypto } from '../../io-node/crypto-node.ts';
+import { nodeCrypto } from '../../io-node/runtime/crypto-node.ts';
 import type { HashName } from '../crypto/provider.ts';
 import { SshUsageError } from '../errors.ts';
 import { seededRandom } from '../random.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import { nodeCrypto } from '../../io-node/crypto-node.ts';
+import { nodeCrypto } from '../../io-node/runtime/crypto-node.ts';
 import type { EcCurve } from '../crypto/provider.ts';
 import { SshUsageError } from '../errors.ts';
 import { seededRandom } from '../random.ts';

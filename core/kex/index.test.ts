@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeCrypto } from '../../io-node/crypto-node.ts';
+import { nodeCrypto } from '../../io-node/runtime/crypto-node.ts';
 import { seededRandom } from '../random.ts';
 import { chooseGexGroup, defaultKexAlgorithms, dhMethodForGroup, GEX_SHA256, GEX_SHA256_HASH, gexHashes, kexMethods } from './index.ts';
 import { context, coreProviders, hex } from './tests/helpers.ts';

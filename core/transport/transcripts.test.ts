@@ -13,7 +13,7 @@ import { SshEngine } from '../engine.ts';
 import type { SshEvent } from '../events.ts';
 import { decodeBase64 } from '../keys/base64.ts';
 import { seededRandom } from '../random.ts';
-import { nodeCrypto } from '../../io-node/crypto-node.ts';
+import { nodeCrypto } from '../../io-node/runtime/crypto-node.ts';
 
 interface Transcript {
   recordedWith: string;

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { generatePrivateKey, systemRandom } from '../../core/index.ts';
 import { Pair } from '../../core/testing/index.ts';
-import { nodeCrypto } from '../crypto-node.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
 
 export function channelThroughput(cipher: string, megabytes: number): number {
   const hostKeys = [generatePrivateKey('ed25519', systemRandom, nodeCrypto)];

@@ -15,7 +15,7 @@ import {
   type PacketSealer,
   pureCrypto,
 } from '../../core/index.ts';
-import { nodeCrypto } from '../crypto-node.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
 
 export interface BenchRow {
   /** Cipher, or "cipher + MAC". */

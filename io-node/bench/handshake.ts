@@ -21,8 +21,8 @@ import {
   systemRandom,
 } from '../../core/index.ts';
 import { Pair } from '../../core/testing/index.ts';
-import { ConnectionPump, dialTcp } from '../connection-pump.ts';
-import { nodeCrypto } from '../crypto-node.ts';
+import { ConnectionPump, dialTcp } from '../runtime/connection-pump.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
 
 type Table = { header: string[]; rows: (string | number)[][] };
 
@@ -193,7 +193,7 @@ export async function commandTable(count = 20): Promise<Table> {
   const daemon = spawn(sshd, ['-D', '-f', config], { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../cli/cli.js', import.meta.url));
     const probeArgs = [cli, 'probe', '-p', String(port), '-o', 'KexAlgorithms=curve25519-sha256', '127.0.0.1'];
     const sshArgs = ['-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'PreferredAuthentications=none', '-o', 'KexAlgorithms=curve25519-sha256', '-o', 'LogLevel=QUIET', 'bench@127.0.0.1', 'true'];
     const nodeStart = await timeLoopAsync(count, async () => void (await runTimed(process.execPath, ['-e', '0'])));

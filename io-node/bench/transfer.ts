@@ -1,6 +1,6 @@
 /**
  * Bulk transfer throughput through `cat` on one private OpenSSH sshd, same machine, same run:
- * hermit's Node client (io-node/client.ts) vs OpenSSH's `ssh` vs the `ssh2` package, for a
+ * hermit's Node client (io-node/streams/client.ts) vs OpenSSH's `ssh` vs the `ssh2` package, for a
  * download (`cat FILE`) and an upload (`cat > /dev/null`) of 256 MiB, per cipher.
  *
  * The libraries are timed from the exec request to the channel's end on a connection opened
@@ -20,8 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { connect, type SshClient } from '../client.ts';
-import { readPrivateKeyFile } from '../keys.ts';
+import { connect, type SshClient } from '../streams/client.ts';
+import { readPrivateKeyFile } from '../trust/keys.ts';
 import type { PrivateKey } from '../../core/index.ts';
 import { renderTable } from './table.ts';
 

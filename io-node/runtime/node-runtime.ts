@@ -9,7 +9,7 @@ import { homedir, userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { systemRandom } from '../../core/index.ts';
 import { connectError, hostTimer, type ByteStream, type DialOptions, type Listener, type Runtime, type RuntimeTimer } from '../../core/api/index.ts';
-import { nodeCrypto } from '../crypto-node.ts';
+import { nodeCrypto } from './crypto-node.ts';
 
 /** A timer on `now`'s clock that never keeps the process alive by itself (the socket does). */
 export function nodeTimer(now: () => number, fire: () => void): RuntimeTimer {

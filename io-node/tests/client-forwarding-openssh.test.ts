@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostKeyDecision } from '../../core/index.ts';
-import { connect, type ConnectOptions, type SshClient } from '../client.ts';
+import { connect, type ConnectOptions, type SshClient } from '../streams/client.ts';
 import { failEachTestWithoutOpenSsh, fingerprintOf, keyForAlgorithm, makeHostKeys, openSshBinaries, run, startSshd, tempDir, type HostKeyFiles, type Sshd } from './openssh.ts';
 
 const USER = 'hermit-test';

@@ -1,5 +1,5 @@
 /**
- * The Node client (io-node/client.ts) against a real OpenSSH sshd, logged in as a real user with
+ * The Node client (io-node/streams/client.ts) against a real OpenSSH sshd, logged in as a real user with
  * /bin/sh: exec with stdout/stderr/exit status and exit signals, env, pty, subsystems, signals,
  * streaming stdin, backpressure in both directions, typed open/request failures, and bulk data —
  * 1 GiB each way with both sides re-keying every 64 MiB, 100 concurrent channels of 10 MiB each,
@@ -13,8 +13,8 @@ import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatPublicKeyLine, type HostKeyDecision, type PrivateKey, SshError } from '../../core/index.ts';
-import { ChannelOpenError, ChannelRequestError, ConnectionClosedError, connect, type ConnectOptions, type SshClient } from '../client.ts';
-import { generateHostKey } from '../keys.ts';
+import { ChannelOpenError, ChannelRequestError, ConnectionClosedError, connect, type ConnectOptions, type SshClient } from '../streams/client.ts';
+import { generateHostKey } from '../trust/keys.ts';
 import { failEachTestWithoutOpenSsh, keyForAlgorithm, makeHostKeys, run, startSshd, tempDir, type HostKeyFiles, type Sshd } from './openssh.ts';
 
 const USER = 'hermit-test';

@@ -5,8 +5,8 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { connect } from '../client.ts';
-import { HostKeyPolicy } from '../host-key-policy.ts';
+import { connect } from '../streams/client.ts';
+import { HostKeyPolicy } from '../trust/host-key-policy.ts';
 import { failEachTestWithoutOpenSsh, SETUP_TIMEOUT_MS } from './openssh.ts';
 import { clientSuite } from './client-suite.ts';
 

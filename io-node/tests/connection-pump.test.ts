@@ -8,10 +8,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshEngine, type PrivateKey, type SshEvent } from '../../core/index.ts';
-import { ConnectionPump, dialTcp } from '../connection-pump.ts';
-import { nodeCrypto } from '../crypto-node.ts';
-import { generateHostKey } from '../keys.ts';
-import { serve, type RunningServer } from '../serve.ts';
+import { ConnectionPump, dialTcp } from '../runtime/connection-pump.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { generateHostKey } from '../trust/keys.ts';
+import { serve, type RunningServer } from '../server-host/serve.ts';
 
 let hostKey: PrivateKey;
 let server: RunningServer;

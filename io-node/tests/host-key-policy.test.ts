@@ -16,9 +16,9 @@ import {
   signCertificate,
   systemRandom,
 } from '../../core/index.ts';
-import { nodeCrypto } from '../crypto-node.ts';
-import { HostKeyPolicy, HostKeyVerificationError, parseKnownHostsFileList, type HostKeyPolicyOptions } from '../host-key-policy.ts';
-import type { Prompter, PromptRequest } from '../prompt.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { HostKeyPolicy, HostKeyVerificationError, parseKnownHostsFileList, type HostKeyPolicyOptions } from '../trust/host-key-policy.ts';
+import type { Prompter, PromptRequest } from '../trust/prompt.ts';
 import { tempDir } from './openssh.ts';
 
 const dirs: string[] = [];

@@ -15,7 +15,7 @@ import { dirname, join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const cliPath = join(repoRoot, 'dist', 'io-node', 'cli.js');
+export const cliPath = join(repoRoot, 'dist', 'io-node', 'cli', 'cli.js');
 
 /** The node binary: this process's under Node, the one on PATH under Deno (which runs this harness too). */
 export const nodeExecutable = /(^|\/)node(\.exe)?$/.test(process.execPath) ? process.execPath : 'node';

@@ -213,7 +213,7 @@ describe('the packed package', () => {
 
   it('ships compiled JavaScript and declarations for every entry, and no sources, tests or fixtures', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of ['package.json', 'dist/core/index.js', 'dist/core/index.d.ts', 'dist/io-node/index.js', 'dist/io-node/index.d.ts', 'dist/io-node/cli.js', 'dist/io-deno/mod.js', 'dist/io-deno/mod.d.ts']) {
+    for (const p of ['package.json', 'dist/core/index.js', 'dist/core/index.d.ts', 'dist/io-node/index.js', 'dist/io-node/index.d.ts', 'dist/io-node/cli/cli.js', 'dist/io-deno/mod.js', 'dist/io-deno/mod.d.ts']) {
       expect(paths).toContain(p);
     }
     expect(paths.filter((p) => !/^(dist\/.*\.(js|d\.ts)|package\.json|README\.md|LICENSE)$/.test(p))).toEqual([]);
@@ -230,7 +230,7 @@ describe('the packed package', () => {
   }, 60_000);
 
   it('runs the installed hermit command', async () => {
-    const r = ok(await exec(process.execPath, [join(project, 'node_modules', 'hermit-ssh', 'dist', 'io-node', 'cli.js'), '--help'], project), 'hermit --help');
+    const r = ok(await exec(process.execPath, [join(project, 'node_modules', 'hermit-ssh', 'dist', 'io-node', 'cli', 'cli.js'), '--help'], project), 'hermit --help');
     expect(r.stdout).toMatch(/^Usage: hermit/m);
   }, 60_000);
 

@@ -7,9 +7,9 @@ import { connect as dial } from 'node:net';
 import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { fingerprintSha256, publicKeysEqual, type Decision } from '../../core/index.ts';
-import { connect, listenReverse, type SshClient } from '../client.ts';
-import { generateHostKey } from '../keys.ts';
-import { serve } from '../serve.ts';
+import { connect, listenReverse, type SshClient } from '../streams/client.ts';
+import { generateHostKey } from '../trust/keys.ts';
+import { serve } from '../server-host/serve.ts';
 
 describe('reverse direction (RFC 8071)', () => {
   it('the server calls the listening client, which logs in and runs a command', async () => {

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentUserName } from '../server-auth.ts';
+import { currentUserName } from '../server-host/server-auth.ts';
 import { ensureBuilt, openSshBinaries, run, startHermitServe, tempDir, type HermitServer } from './openssh.ts';
 
 const bins = openSshBinaries();

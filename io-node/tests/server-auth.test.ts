@@ -1,5 +1,5 @@
 /**
- * `hermit serve`'s login policy (io-node/server-auth.ts) answering a real server engine: a client
+ * `hermit serve`'s login policy (io-node/server-host/server-auth.ts) answering a real server engine: a client
  * engine and a server engine joined in memory (core/testing/pair.ts), the policy reading real files
  * in a temporary directory. Every test checks the protocol outcome (success, failure, the methods
  * announced) and the log line an operator would read.
@@ -18,8 +18,8 @@ import {
   type SshEvent,
 } from '../../core/index.ts';
 import { Pair } from '../../core/testing/index.ts';
-import { readPrivateKeyFile } from '../keys.ts';
-import { AuthConfigError, ServerAuthPolicy, parseAuthMethods, type ConnectionAuth, type ServerAuthConfig } from '../server-auth.ts';
+import { readPrivateKeyFile } from '../trust/keys.ts';
+import { AuthConfigError, ServerAuthPolicy, parseAuthMethods, type ConnectionAuth, type ServerAuthConfig } from '../server-host/server-auth.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'keys');
 /** 2030-01-01T00:00:00Z: inside the fixture certificates' validity (2024-2099). */

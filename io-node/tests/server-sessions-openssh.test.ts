@@ -20,10 +20,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshEngine, parsePublicKeyLine, type PrivateKey, type PublicKey } from '../../core/index.ts';
-import { ConnectionPump } from '../connection-pump.ts';
-import { nodeCrypto } from '../crypto-node.ts';
-import { generateHostKey } from '../keys.ts';
-import { createSessionHandler, type ServerConnectionContext } from '../server-sessions.ts';
+import { ConnectionPump } from '../runtime/connection-pump.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { generateHostKey } from '../trust/keys.ts';
+import { createSessionHandler, type ServerConnectionContext } from '../server-host/server-sessions.ts';
 import { failEachTestWithoutOpenSsh, freePort, openSshBinaries, run, tempDir } from './openssh.ts';
 
 const haveOpenSsh = failEachTestWithoutOpenSsh();

@@ -1,5 +1,5 @@
 /**
- * The session and forwarding handler (io-node/server-sessions.ts, server-forwarding.ts, pty.ts)
+ * The session and forwarding handler (io-node/server-host/server-sessions.ts, server-forwarding.ts, pty.ts)
  * between two engines over loopback sockets: a server engine with the handler, as `hermit serve`
  * will run it, and a raw client engine driven message by message, so that the tests see exactly
  * what goes over the channel — the order data, EOF, exit-status, CLOSE; replies to each request;
@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshEngine, generatePrivateKey, sign, systemRandom, type ChannelRequest, type Decision, type GlobalRequest, type PrivateKey, type SessionPolicy, type SshEvent } from '../../core/index.ts';
-import { ConnectionPump, dialTcp } from '../connection-pump.ts';
-import { nodeCrypto } from '../crypto-node.ts';
-import { generateHostKey } from '../keys.ts';
-import { detectPtyBackend } from '../pty.ts';
-import { serve } from '../serve.ts';
-import { createSessionHandler, type ServerConnectionContext, type SessionHandlerOptions } from '../server-sessions.ts';
+import { ConnectionPump, dialTcp } from '../runtime/connection-pump.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { generateHostKey } from '../trust/keys.ts';
+import { detectPtyBackend } from '../server-host/pty.ts';
+import { serve } from '../server-host/serve.ts';
+import { createSessionHandler, type ServerConnectionContext, type SessionHandlerOptions } from '../server-host/server-sessions.ts';
 
 // ---------------------------------------------------------------- server
 

@@ -1,5 +1,5 @@
 /**
- * The session handler (io-node/server-sessions.ts) against every order of the things that end a
+ * The session handler (io-node/server-host/server-sessions.ts) against every order of the things that end a
  * session (RFC 4254 6.10, 5.3): the command's stdout and stderr ending, its exit, and the client's
  * data, EOF and CLOSE, for exec, shell and subsystem, with and without a pty. Two engines in memory
  * (core/testing/pair.ts) and a scripted command (the handler's `launch` seam) so that fast-check
@@ -19,8 +19,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ChannelRequest, generatePrivateKey, seededRandom, type SshEvent } from '../../core/index.ts';
 import { Pair } from '../../core/testing/index.ts';
-import { nodeCrypto } from '../crypto-node.ts';
-import { createSessionHandler, type CommandSpec, type ExitInfo, type RunningCommand, type ServerConnectionContext } from '../server-sessions.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { createSessionHandler, type CommandSpec, type ExitInfo, type RunningCommand, type ServerConnectionContext } from '../server-host/server-sessions.ts';
 
 const hostKeys = [generatePrivateKey('ed25519', seededRandom('session-close-order host'), nodeCrypto)];
 

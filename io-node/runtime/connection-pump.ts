@@ -6,12 +6,12 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { SshEngine } from '../core/index.ts';
-import { ConnectionDriver, type DriverOptions } from '../core/api/index.ts';
-import { dialSocket, nodeTimer, socketStream } from './runtime/node-runtime.ts';
+import type { SshEngine } from '../../core/index.ts';
+import { ConnectionDriver, type DriverOptions } from '../../core/api/index.ts';
+import { dialSocket, nodeTimer, socketStream } from './node-runtime.ts';
 
-export type { CloseReason } from '../core/api/index.ts';
-export { ConnectError } from '../core/api/index.ts';
+export type { CloseReason } from '../../core/api/index.ts';
+export { ConnectError } from '../../core/api/index.ts';
 
 export interface ConnectionPumpOptions extends DriverOptions {
   /** Monotonic milliseconds; default `performance.now()`. */

@@ -27,13 +27,13 @@ import {
   signWithCertificate,
   verifyCertificate,
   verifyCertifiedSignature,
-} from '../core/index.ts';
-import { nodeCrypto } from './crypto-node.ts';
-import { failEachTestWithoutOpenSsh, openSshBinaries, run } from './tests/openssh.ts';
+} from '../../core/index.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { failEachTestWithoutOpenSsh, openSshBinaries, run } from '../tests/openssh.ts';
 
 // Without OpenSSH every test here fails with the install hint (from a beforeEach), never skips.
 failEachTestWithoutOpenSsh();
-const KEYS = join(import.meta.dirname, '..', 'fixtures', 'keys');
+const KEYS = join(import.meta.dirname, '..', '..', 'fixtures', 'keys');
 const read = (path: string) => readFileSync(join(KEYS, path), 'utf8');
 const pub = (path: string): PublicKey => parsePublicKeyLine(read(path)).key;
 const priv = (path: string): PrivateKey => parseOpenSshPrivateKey(read(path))[0]!;

@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import * as nc from 'node:crypto';
 import { nodeCrypto } from './crypto-node.ts';
-import { type AeadCipher, type AeadWithAadPrefix, createOpener, createSealer, pureCrypto, seededRandom } from '../core/index.ts';
-import { describeProviderVectors, modPowNaive } from '../fixtures/crypto/provider-suite.ts';
-import { combinations, describePacketProtection, keysFor, makePacket } from '../fixtures/crypto/packet-suite.ts';
-import { chachaPolyPacketVector } from '../fixtures/crypto/packet-vectors.ts';
-import { hex, toHex } from '../fixtures/crypto/util.ts';
+import { type AeadCipher, type AeadWithAadPrefix, createOpener, createSealer, pureCrypto, seededRandom } from '../../core/index.ts';
+import { describeProviderVectors, modPowNaive } from '../../fixtures/crypto/provider-suite.ts';
+import { combinations, describePacketProtection, keysFor, makePacket } from '../../fixtures/crypto/packet-suite.ts';
+import { chachaPolyPacketVector } from '../../fixtures/crypto/packet-vectors.ts';
+import { hex, toHex } from '../../fixtures/crypto/util.ts';
 
 describeProviderVectors(nodeCrypto);
 describePacketProtection(nodeCrypto);

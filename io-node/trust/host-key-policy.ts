@@ -2,8 +2,8 @@
  * The known_hosts policy for Node: core/api's HostKeyPolicy (OpenSSH's host key checking, written
  * once for every runtime) reading files through node:fs, its notes on process.stderr.
  */
-import { HostKeyPolicy as CoreHostKeyPolicy } from '../core/api/index.ts';
-import { nodeDefaults } from './runtime/bindings.ts';
+import { HostKeyPolicy as CoreHostKeyPolicy } from '../../core/api/index.ts';
+import { nodeDefaults } from '../runtime/bindings.ts';
 
 export {
   DEFAULT_GLOBAL_KNOWN_HOSTS_FILES,
@@ -14,7 +14,7 @@ export {
   type HostKeyPolicyOptions,
   type HostKeyVerdict,
   type HostKeyVerificationErrorCode,
-} from '../core/api/index.ts';
+} from '../../core/api/index.ts';
 
 export class HostKeyPolicy extends CoreHostKeyPolicy {
   static override defaults = nodeDefaults;

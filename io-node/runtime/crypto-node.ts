@@ -31,7 +31,7 @@ import {
   poly1305,
   type RsaPrivateKey,
   type RsaPublicKey,
-} from '../core/index.ts';
+} from '../../core/index.ts';
 
 /** A plain Uint8Array view of a Buffer's bytes (no copy), so callers never see Buffer methods. */
 function view(b: Buffer): Uint8Array {

@@ -1,18 +1,18 @@
 /**
  * `hermit serve`: a TCP listener that gives every accepted socket its own server SshEngine. What a
  * connection may do is the engine's business (key exchange, EXT_INFO, user authentication); who may
- * log in is the `auth` policy's (io-node/server-auth.ts answers from authorized_keys, CA and
+ * log in is the `auth` policy's (io-node/server-host/server-auth.ts answers from authorized_keys, CA and
  * password files). This file only wires sockets up and reports what happened.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { SshEngine, type CryptoProvider, type Decision, type PrivateKey } from '../core/index.ts';
-import { OpenFailure } from '../core/index.ts';
+import { SshEngine, type CryptoProvider, type Decision, type PrivateKey } from '../../core/index.ts';
+import { OpenFailure } from '../../core/index.ts';
 import { createSessionHandler, serverAccount, type ServerConnectionContext, type SessionHandlerOptions } from './server-sessions.ts';
-import { ConnectionPump } from './connection-pump.ts';
-import { nodeCrypto } from './crypto-node.ts';
+import { ConnectionPump } from '../runtime/connection-pump.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
 import { DEFAULT_MAX_STARTUPS, formatMaxStartups, refusesStartup, type MaxStartups } from './max-startups.ts';
-import type { AlgorithmOptions } from './probe.ts';
+import type { AlgorithmOptions } from '../cli/probe.ts';
 
 export interface ServeOptions {
   readonly host: string;
@@ -24,7 +24,7 @@ export interface ServeOptions {
   /** One line per connection event (accepted, negotiated, closed); default: nothing. */
   readonly log?: (line: string) => void;
   /**
-   * Answers the authentication decisions of each connection (see io-node/server-auth.ts). Without
+   * Answers the authentication decisions of each connection (see io-node/server-host/server-auth.ts). Without
    * it the server offers publickey, password and keyboard-interactive and refuses every attempt.
    */
   readonly auth?: ServeAuthenticator;
@@ -43,7 +43,7 @@ export interface ServeOptions {
   readonly maxStartups?: MaxStartups;
   /**
    * Sessions (exec, shell with the system shell, subsystems, ptys) and forwarding (-L, -R, -W,
-   * Unix sockets) for authenticated users, see io-node/server-sessions.ts; false refuses every channel.
+   * Unix sockets) for authenticated users, see io-node/server-host/server-sessions.ts; false refuses every channel.
    */
   readonly sessions?: SessionHandlerOptions | false;
 }

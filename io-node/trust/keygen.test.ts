@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { SshReader } from '../core/index.ts';
-import { decodeBase64, formatFingerprintLine, parsePublicKeyLine } from '../core/keys/index.ts';
+import { SshReader } from '../../core/index.ts';
+import { decodeBase64, formatFingerprintLine, parsePublicKeyLine } from '../../core/keys/index.ts';
 import { readPrivateKeyFile } from './keys.ts';
 import { KEYGEN_HELP, runKeygen } from './keygen.ts';
 

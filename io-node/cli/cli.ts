@@ -25,7 +25,7 @@ Exit status: 0 success, 1 failure, 2 invalid command line.
 `;
 
 function version(): string {
-  // dist/io-node/cli.js and io-node/cli.ts sit at different depths below package.json.
+  // dist/io-node/cli/cli.js and io-node/cli/cli.ts sit at different depths below package.json.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
     const p = join(dir, 'package.json');
@@ -45,13 +45,13 @@ const commands: Record<string, (args: readonly string[]) => Promise<number>> = {
   serve: async (args) => (await import('./serve-command.ts')).cmdServe(args),
   probe: async (args) => (await import('./probe-command.ts')).cmdProbe(args),
   // keygen reports its own usage errors and failures through its io, so it only needs the streams.
-  keygen: async (args) => (await import('./keygen.ts')).runKeygen([...args], { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }),
+  keygen: async (args) => (await import('../trust/keygen.ts')).runKeygen([...args], { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }),
   'hash-password': async (args) => (await import('./serve-command.ts')).cmdHashPassword(args),
 };
 const helps: Record<string, () => Promise<string>> = {
   serve: async () => (await import('./serve-command.ts')).SERVE_HELP,
   probe: async () => (await import('./probe-command.ts')).PROBE_HELP,
-  keygen: async () => (await import('./keygen.ts')).KEYGEN_HELP,
+  keygen: async () => (await import('../trust/keygen.ts')).KEYGEN_HELP,
   'hash-password': async () => (await import('./serve-command.ts')).HASH_PASSWORD_HELP,
 };
 

@@ -24,8 +24,8 @@ import {
   type SshChannel,
   type SshConnection,
   type SshProcess as CoreProcess,
-} from '../core/api/index.ts';
-import { nodeRuntime, socketStream } from './runtime/node-runtime.ts';
+} from '../../core/api/index.ts';
+import { nodeRuntime, socketStream } from '../runtime/node-runtime.ts';
 
 export {
   AbortError,
@@ -42,7 +42,7 @@ export {
   type RunOptions,
   type RunResult,
   type SessionOptions,
-} from '../core/api/index.ts';
+} from '../../core/api/index.ts';
 
 /** Buffering of the Node streams themselves; the channel window is the real buffer. */
 const STREAM_HIGH_WATER = 64 * 1024;

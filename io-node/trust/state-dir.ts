@@ -8,7 +8,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { formatPublicKeyLine, type PrivateKey } from '../core/index.ts';
+import { formatPublicKeyLine, type PrivateKey } from '../../core/index.ts';
 import { generateHostKey, readPrivateKeyFile, writePrivateKeyFile } from './keys.ts';
 
 export interface HostKeyFile {
@@ -45,7 +45,7 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Load the default host keys from `dir`, generating any that are missing. The directory is created
  * private (0700) because it holds private keys; each key is 0600 with a 0644 `.pub` beside it
- * (io-node/keys.ts writes both).
+ * (io-node/trust/keys.ts writes both).
  */
 export async function loadOrCreateHostKeys(dir: string): Promise<HostKeyFile[]> {
   await mkdir(dir, { recursive: true, mode: 0o700 });

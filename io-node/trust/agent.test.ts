@@ -21,10 +21,10 @@ import {
   pureCrypto,
   sign,
   verifySignature,
-} from '../core/index.ts';
+} from '../../core/index.ts';
 import { AgentError, SshAgent } from './agent.ts';
 
-const fixtures = new URL('../fixtures/keys/', import.meta.url);
+const fixtures = new URL('../../fixtures/keys/', import.meta.url);
 const NAMES = ['ed25519', 'ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048'] as const;
 type Name = (typeof NAMES)[number];
 const fixturePath = (name: string) => new URL(name, fixtures).pathname;

@@ -19,7 +19,7 @@ import {
   formatFingerprintLine,
   isOpenSshKeyCipher,
   type OpenSshKeyCipher,
-} from '../core/keys/index.ts';
+} from '../../core/keys/index.ts';
 import { DEFAULT_RSA_BITS, MAX_GENERATED_RSA_BITS, MIN_GENERATED_RSA_BITS, generateHostKey, writePrivateKeyFile, type HostKeyType } from './keys.ts';
 
 export type KeygenIo = { readonly stdout: (s: string) => void; readonly stderr: (s: string) => void };

@@ -12,7 +12,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { chmod, open, rename, stat, unlink } from 'node:fs/promises';
-import { type RandomSource, systemRandom } from '../core/index.ts';
+import { type RandomSource, systemRandom } from '../../core/index.ts';
 import {
   formatPublicKeyLine,
   generatePrivateKey,
@@ -20,14 +20,14 @@ import {
   serializeOpenSshPrivateKey,
   type OpenSshKeyCipher,
   type PrivateKey,
-} from '../core/keys/index.ts';
-import { errnoOf, KeyFileError, readPrivateKeyFile as readKeyFile, type ReadKeyOptions } from '../core/api/index.ts';
-import { nodeCrypto } from './crypto-node.ts';
-import { nodeRuntime } from './runtime/node-runtime.ts';
+} from '../../core/keys/index.ts';
+import { errnoOf, KeyFileError, readPrivateKeyFile as readKeyFile, type ReadKeyOptions } from '../../core/api/index.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { nodeRuntime } from '../runtime/node-runtime.ts';
 
 export type HostKeyType = 'ed25519' | 'ecdsa-256' | 'ecdsa-384' | 'ecdsa-521' | 'rsa';
 
-export { KeyFileError, type KeyFileErrorCode, type ReadKeyOptions } from '../core/api/index.ts';
+export { KeyFileError, type KeyFileErrorCode, type ReadKeyOptions } from '../../core/api/index.ts';
 
 /** ssh-keygen's default RSA size. */
 export const DEFAULT_RSA_BITS = 3072;

@@ -24,7 +24,7 @@
  */
 import { chmodSync } from 'node:fs';
 import { connect, createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { OpenFailure, type ChannelOpenRequest, type Decision, type GlobalRequest, type SshEngine, type SshEvent } from '../core/index.ts';
+import { OpenFailure, type ChannelOpenRequest, type Decision, type GlobalRequest, type SshEngine, type SshEvent } from '../../core/index.ts';
 
 /** What the embedder gives the handlers of one connection. */
 export interface ServerConnectionContext {

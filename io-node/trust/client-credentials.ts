@@ -3,8 +3,8 @@
  * `-cert.pub`, the agent, passwords and keyboard-interactive answers): core/api's
  * ClientCredentials with node:fs, the agent socket and the terminal / SSH_ASKPASS prompter.
  */
-import { ClientCredentials as CoreClientCredentials } from '../core/api/index.ts';
-import { nodeDefaults } from './runtime/bindings.ts';
+import { ClientCredentials as CoreClientCredentials } from '../../core/api/index.ts';
+import { nodeDefaults } from '../runtime/bindings.ts';
 
 export {
   AgentUnavailableError,
@@ -15,7 +15,7 @@ export {
   USABLE_METHODS,
   type ClientCredentialOptions,
   type Identity,
-} from '../core/api/index.ts';
+} from '../../core/api/index.ts';
 
 export class ClientCredentials extends CoreClientCredentials {
   static override defaults = nodeDefaults;

@@ -10,12 +10,12 @@
  * `none`: no key, signature or password goes to a server that is not known to be the right one.
  */
 import { performance } from 'node:perf_hooks';
-import { SshAuthenticationError } from '../core/index.ts';
-import { SshEngine, SshPeerDisconnectError, type CryptoProvider, type NegotiatedAlgorithms, type SshEngineOptions } from '../core/index.ts';
-import type { ClientCredentials } from './client-credentials.ts';
-import { ConnectionPump, dialTcp } from './connection-pump.ts';
-import { nodeCrypto } from './crypto-node.ts';
-import { HostKeyVerificationError, type HostKeyOutcome, type HostKeyPolicy } from './host-key-policy.ts';
+import { SshAuthenticationError } from '../../core/index.ts';
+import { SshEngine, SshPeerDisconnectError, type CryptoProvider, type NegotiatedAlgorithms, type SshEngineOptions } from '../../core/index.ts';
+import type { ClientCredentials } from '../trust/client-credentials.ts';
+import { ConnectionPump, dialTcp } from '../runtime/connection-pump.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { HostKeyVerificationError, type HostKeyOutcome, type HostKeyPolicy } from '../trust/host-key-policy.ts';
 
 export type AlgorithmOptions = NonNullable<SshEngineOptions['algorithms']>;
 

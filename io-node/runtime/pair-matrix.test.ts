@@ -13,8 +13,8 @@ import {
   supportedKex,
   supportedMac,
   systemRandom,
-} from '../core/index.ts';
-import { handshakeScenario } from '../core/testing/index.ts';
+} from '../../core/index.ts';
+import { handshakeScenario } from '../../core/testing/index.ts';
 import { nodeCrypto } from './crypto-node.ts';
 
 const hostKeys = [
@@ -22,7 +22,7 @@ const hostKeys = [
   generatePrivateKey('ecdsa-256', systemRandom, nodeCrypto),
   generatePrivateKey('ecdsa-384', systemRandom, nodeCrypto),
   generatePrivateKey('ecdsa-521', systemRandom, nodeCrypto),
-  ...parseOpenSshPrivateKey(readFileSync(new URL('../fixtures/keys/rsa-2048', import.meta.url), 'utf8')),
+  ...parseOpenSshPrivateKey(readFileSync(new URL('../../fixtures/keys/rsa-2048', import.meta.url), 'utf8')),
 ];
 const plainHostKeyAlgorithms = supportedHostKey.filter((a) => !a.includes('-cert-'));
 const aead = (c: string) => c.includes('poly1305') || c.includes('gcm');

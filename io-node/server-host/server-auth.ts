@@ -51,9 +51,9 @@ import {
   publicKeysEqual,
   verifyCertificate,
   verifyPassword,
-} from '../core/index.ts';
-import { nodeCrypto } from './crypto-node.ts';
-import { TrustFileError, loadAuthorizedKeys, loadPasswordFile } from './trust-files.ts';
+} from '../../core/index.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
+import { TrustFileError, loadAuthorizedKeys, loadPasswordFile } from '../trust/trust-files.ts';
 
 /** The methods hermit serve can back with a store. */
 export const AUTH_METHOD_NAMES = ['publickey', 'password', 'keyboard-interactive'] as const;

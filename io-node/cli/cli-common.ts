@@ -3,7 +3,7 @@
  * (`-pVALUE`, `-p VALUE`, `-o Name=value`), value parsers, and the usage error that makes the
  * dispatcher print the problem and exit 2.
  */
-import { applyAlgorithmOption, SshUsageError, type AlgorithmPreferences } from '../core/index.ts';
+import { applyAlgorithmOption, SshUsageError, type AlgorithmPreferences } from '../../core/index.ts';
 
 /** A wrong command line: the dispatcher prints the message and exits with status 2. */
 export class UsageError extends Error {}

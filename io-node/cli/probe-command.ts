@@ -3,12 +3,12 @@
  * authentication went. Options follow ssh(1) and ssh_config(5) spelling.
  */
 import { userInfo } from 'node:os';
-import { applyAlgorithmOption, parseStrictHostKeyChecking, SshUsageError, type StrictHostKeyChecking } from '../core/index.ts';
+import { applyAlgorithmOption, parseStrictHostKeyChecking, SshUsageError, type StrictHostKeyChecking } from '../../core/index.ts';
 import { UsageError, algorithmOption, parsePort, parsePositiveSeconds, splitOption, tokens } from './cli-common.ts';
-import { ClientCredentials, CredentialOptionError, parsePreferredAuthentications } from './client-credentials.ts';
-import { HostKeyPolicy, HostKeyVerificationError } from './host-key-policy.ts';
+import { ClientCredentials, CredentialOptionError, parsePreferredAuthentications } from '../trust/client-credentials.ts';
+import { HostKeyPolicy, HostKeyVerificationError } from '../trust/host-key-policy.ts';
 import { formatProbeJson, formatProbeLines, probe, type AlgorithmOptions, type ProbeResult } from './probe.ts';
-import { noPrompter, systemPrompter } from './prompt.ts';
+import { noPrompter, systemPrompter } from '../trust/prompt.ts';
 
 export const PROBE_HELP = `Usage: hermit probe [-p PORT] [-l USER] [-i FILE]... [-A] [-o Name=value]... [--timeout SECONDS] [--json] [USER@]HOST
 

@@ -2,11 +2,11 @@
  * Sessions for `hermit serve`: the RFC 4254 section 6 session channel made real with local
  * processes — `exec` (6.5, run with the user's shell as `shell -c COMMAND`), `shell` (a login
  * shell, argv[0] prefixed with `-` as login(1) does), `subsystem` (a configured argv, e.g. sftp),
- * `pty-req` / `window-change` (6.2, 6.7; see io-node/pty.ts for how a pty is had without a
+ * `pty-req` / `window-change` (6.2, 6.7; see io-node/server-host/pty.ts for how a pty is had without a
  * native module), `env` (6.4, accepted like OpenSSH's AcceptEnv for LANG, LC_* and HERMIT_*),
  * `signal` (6.9, delivered to the command's process group as sshd does), RFC 4335 `break`, and
  * OpenSSH's `eow@openssh.com` (the client will read no more: stop reading the command's output).
- * Forwarding (io-node/server-forwarding.ts) is part of the same handler so that an embedder
+ * Forwarding (io-node/server-host/server-forwarding.ts) is part of the same handler so that an embedder
  * wires one object per connection.
  *
  * Streams carry backpressure both ways: channel data is reported consumed only once the
@@ -33,7 +33,7 @@ import { existsSync } from 'node:fs';
 import { userInfo, type UserInfo } from 'node:os';
 import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { OpenFailure, type ChannelRequest, type Decision, type SshEvent, type TerminalModes } from '../core/index.ts';
+import { OpenFailure, type ChannelRequest, type Decision, type SshEvent, type TerminalModes } from '../../core/index.ts';
 import { detectPtyBackend, requirePipes, spawnPty, type PtyBackend, type PtyExit, type PtyProcess, type PtySize } from './pty.ts';
 import {
   HIGH_WATER,

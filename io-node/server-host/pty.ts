@@ -36,7 +36,7 @@ import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
-import type { TerminalModes } from '../core/index.ts';
+import type { TerminalModes } from '../../core/index.ts';
 
 export type PtyBackend = 'python' | 'script';
 

@@ -38,11 +38,11 @@ import {
   systemRandom,
   type TrustFileWarning,
   trustWarning,
-} from '../core/index.ts';
-import { appendKnownHost as appendKnownHostLine, loadKnownHosts as loadKnownHostsFiles, readError } from '../core/api/index.ts';
-import { nodeRuntime } from './runtime/node-runtime.ts';
+} from '../../core/index.ts';
+import { appendKnownHost as appendKnownHostLine, loadKnownHosts as loadKnownHostsFiles, readError } from '../../core/api/index.ts';
+import { nodeRuntime } from '../runtime/node-runtime.ts';
 
-export { TrustFileError } from '../core/api/index.ts';
+export { TrustFileError } from '../../core/api/index.ts';
 
 async function readText(what: string, path: string): Promise<string> {
   try {

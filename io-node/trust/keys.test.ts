@@ -5,8 +5,8 @@ import { copyFileSync, chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { type CryptoProvider, type HashName, pureCrypto, SshReader, SshWriter, systemRandom } from '../core/index.ts';
-import { nobleTestCrypto } from '../core/testing/index.ts';
+import { type CryptoProvider, type HashName, pureCrypto, SshReader, SshWriter, systemRandom } from '../../core/index.ts';
+import { nobleTestCrypto } from '../../core/testing/index.ts';
 import {
   ECDSA_CURVES,
   KeyFormatError,
@@ -28,11 +28,11 @@ import {
   verifySignature,
   type PrivateKey,
   type SignatureCrypto,
-} from '../core/keys/index.ts';
-import { nodeCrypto } from './crypto-node.ts';
+} from '../../core/keys/index.ts';
+import { nodeCrypto } from '../runtime/crypto-node.ts';
 import { KeyFileError, generateHostKey, readPrivateKeyFile, writePrivateKeyFile, type HostKeyType } from './keys.ts';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'keys');
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'keys');
 const FORMATS = join(FIXTURES, 'formats');
 const NAMES = ['ed25519', 'ecdsa-256', 'ecdsa-384', 'ecdsa-521', 'rsa-2048', 'rsa-3072'] as const;
 const fixtureKey = (name: string): PrivateKey => parseOpenSshPrivateKey(readFileSync(join(FIXTURES, name), 'utf8'))[0]!;

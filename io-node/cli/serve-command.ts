@@ -1,17 +1,17 @@
 /**
  * `hermit serve`: an SSH server on a TCP address with host keys from files or the state directory,
- * and the logins it accepts (io-node/server-auth.ts) from authorized_keys, CA and password files.
+ * and the logins it accepts (io-node/server-host/server-auth.ts) from authorized_keys, CA and password files.
  */
 import { readFile } from 'node:fs/promises';
-import { formatFingerprintLine, formatUnixTimeUtc, parseCertificateLine, SshUsageError } from '../core/index.ts';
+import { formatFingerprintLine, formatUnixTimeUtc, parseCertificateLine, SshUsageError } from '../../core/index.ts';
 import type { AlgorithmOptions } from './probe.ts';
 import { UsageError, algorithmOption, formatAddress, parseListen, splitOption, tokens } from './cli-common.ts';
-import { prompt } from './prompt.ts';
-import { serve } from './serve.ts';
-import { hashPasswordForFile } from './trust-files.ts';
-import { MaxStartupsError, parseMaxStartups, type MaxStartups } from './max-startups.ts';
-import { AuthConfigError, ServerAuthPolicy, checkAuthMethodStores, formatAuthMethods, parseAuthMethods, type AuthMethodName } from './server-auth.ts';
-import { defaultStateDir, loadHostKeyFiles, loadOrCreateHostKeys } from './state-dir.ts';
+import { prompt } from '../trust/prompt.ts';
+import { serve } from '../server-host/serve.ts';
+import { hashPasswordForFile } from '../trust/trust-files.ts';
+import { MaxStartupsError, parseMaxStartups, type MaxStartups } from '../server-host/max-startups.ts';
+import { AuthConfigError, ServerAuthPolicy, checkAuthMethodStores, formatAuthMethods, parseAuthMethods, type AuthMethodName } from '../server-host/server-auth.ts';
+import { defaultStateDir, loadHostKeyFiles, loadOrCreateHostKeys } from '../trust/state-dir.ts';
 
 export const SERVE_HELP = `Usage: hermit serve [--listen ADDRESS] [--host-key FILE]... [--state-dir DIR]
                     [--authorized-keys FILE] [--trusted-user-ca FILE] [--password-file FILE]

@@ -1,5 +1,5 @@
 /**
- * io-node/trust-files.ts on a real file system, and core's trust-file logic checked against the
+ * io-node/trust/trust-files.ts on a real file system, and core's trust-file logic checked against the
  * real tools: ssh-keygen -F / -H / -R for known_hosts, the ssh client's StrictHostKeyChecking
  * against an sshd, openssl passwd and libxcrypt's crypt(3) (through perl) for SHA-crypt, and
  * node:crypto for scrypt.
@@ -24,8 +24,8 @@ import {
   shaCrypt,
   type StrictHostKeyChecking,
   verifyPassword,
-} from '../core/index.ts';
-import { failEachTestWithoutOpenSsh, makeHostKeys, openSshBinaries, repoRoot, run, startSshd, tempDir, type HostKeyFiles, type Sshd } from './tests/openssh.ts';
+} from '../../core/index.ts';
+import { failEachTestWithoutOpenSsh, makeHostKeys, openSshBinaries, repoRoot, run, startSshd, tempDir, type HostKeyFiles, type Sshd } from '../tests/openssh.ts';
 import {
   appendKnownHost,
   expandTilde,
