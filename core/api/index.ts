@@ -40,6 +40,7 @@ export {
   type SessionHandler,
   type SshServer,
 } from './server.ts';
+export { DEFAULT_MAX_STARTUPS, formatMaxStartups, MaxStartupsError, parseMaxStartups, refusesStartup, unitInterval, type MaxStartups } from './max-startups.ts';
 export { LineEditor, type LineEditorEvent, type LineEditorOptions } from './line-editor.ts';
 export { ServerForwarding, type DirectAnswer, type ServerForwardingPolicy } from './server-forwarding.ts';
 export { pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';

@@ -12,9 +12,9 @@ import { MemoryNetwork, MemoryRuntime } from '../testing/memory-runtime.ts';
 import { SCRIPTED_ALGORITHMS as FAST, scriptedHostKey as hostKey, scriptedOtherKey as otherKey, scriptedUserKey as userKey } from '../testing/scripted-server.ts';
 import { connect, listenReverse, type ClientOptions } from './client.ts';
 import type { ByteStream } from './runtime.ts';
-import { connectReverse, listen, type PublicKeyAttempt, type ServerOptions, type ServerSession } from './server.ts';
+import { connectReverse, listen, type ListenOptions, type PublicKeyAttempt, type ServerOptions, type ServerSession } from './server.ts';
 
-function pair(options: Omit<ServerOptions, 'hostKeys'> & { hostKeys?: ServerOptions['hostKeys'] }) {
+function pair(options: Omit<ListenOptions, 'hostKeys'> & { hostKeys?: ServerOptions['hostKeys'] }) {
   const network = new MemoryNetwork();
   const client = new MemoryRuntime({ network });
   const server = new MemoryRuntime({ network });
@@ -217,6 +217,65 @@ describe('core/api server: readLines and the line editor', () => {
     expect(seen).toContain('oops^C\r\n');
     expect(seen).toContain('got [bye]');
     expect(seen).not.toContain('got [oops');
+    await conn.close();
+    await srv.close();
+  });
+});
+
+describe('core/api server: limits', () => {
+  it('MaxStartups N: connections past N that have not logged in are dropped (and logged); a login frees a place', async () => {
+    const logs: string[] = [];
+    const { client, started, base } = pair({ auth: { publicKey: byKey }, session: () => 0, maxStartups: '2', log: (r) => r.event === 'limit' && logs.push(r.message) });
+    const srv = await started;
+    const idle = [await client.connectTcp('server', 22), await client.connectTcp('server', 22)];
+    const closedEarly: boolean[] = [];
+    idle.forEach((s, i) => s.start({ data: () => {}, end: () => {}, close: () => void (i > 0 && closedEarly.push(true)), drain: () => {} }));
+    await client.advance(5);
+    const refused = connect(client, { ...base, loginTimeout: 1000 }).then(() => 'logged in', (e: Error) => e.message);
+    for (let i = 0; i < 20; i++) await client.advance(100);
+    expect(await refused).not.toBe('logged in');
+    expect(logs.some((l) => /2 connections have not logged in yet \(MaxStartups 2\)/.test(l)), logs.join('\n')).toBe(true);
+    idle[0]!.destroy();
+    await client.advance(5);
+    const conn = await connect(client, base);
+    // Logged in: it no longer counts, so one more idle connection fits.
+    const third = await client.connectTcp('server', 22);
+    third.start({ data: () => {}, end: () => {}, close: () => void closedEarly.push(true), drain: () => {} });
+    await client.advance(5);
+    expect(srv.connections.size).toBe(3);
+    expect(closedEarly).toEqual([]);
+    await conn.close();
+    await srv.close();
+  });
+
+  it('begin:rate:full drops a share between begin and full and everything at full; parse errors say the form', async () => {
+    const runtime = new MemoryRuntime({ network: new MemoryNetwork() });
+    await expect(listen(runtime, { hostKeys: [hostKey], maxStartups: '10:200:50' })).rejects.toThrow(/rate is a percentage/);
+    await expect(listen(runtime, { hostKeys: [hostKey], maxStartups: 'lots' })).rejects.toThrow(/is not N or begin:rate:full/);
+    const { refusesStartup } = await import('./max-startups.ts');
+    const limit = { begin: 2, rate: 50, full: 4 };
+    expect(refusesStartup(limit, 1, () => 0)).toBe(false);
+    expect(refusesStartup(limit, 2, () => 0.49)).toBe(true);
+    expect(refusesStartup(limit, 2, () => 0.51)).toBe(false);
+    expect(refusesStartup(limit, 3, () => 0.74)).toBe(true);
+    expect(refusesStartup(limit, 4, () => 0.99)).toBe(true);
+  });
+
+  it('MaxSessions: the session past the limit is refused, the others run', async () => {
+    const { client, started, base } = pair({ auth: { publicKey: byKey }, maxSessions: 2, session: (s) => new Promise<number>((resolve) => (s.onSignal = () => resolve(0))) });
+    const srv = await started;
+    const conn = await connect(client, base);
+    const a = conn.spawn('a');
+    const b = conn.spawn('b');
+    await Promise.all([a.started, b.started]);
+    await expect(conn.run('c')).rejects.toMatchObject({ name: 'ChannelOpenError', reason: 1 });
+    await a.signal('TERM');
+    expect((await a.exit).exitStatus).toBe(0);
+    await client.advance(2);
+    const d = conn.spawn('d');
+    await d.started;
+    await Promise.all([b.signal('TERM'), d.signal('TERM')]);
+    await Promise.all([b.exit, d.exit]);
     await conn.close();
     await srv.close();
   });

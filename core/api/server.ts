@@ -24,6 +24,7 @@ import { readPrivateKeyFile } from './key-files.ts';
 import type { ByteStream, Listener, Runtime } from './runtime.ts';
 import { ServerForwarding, type ServerForwardingPolicy } from './server-forwarding.ts';
 import { LineEditor, type LineEditorOptions } from './line-editor.ts';
+import { DEFAULT_MAX_STARTUPS, formatMaxStartups, parseMaxStartups, refusesStartup, unitInterval, type MaxStartups } from './max-startups.ts';
 
 /** Who is connecting, for every authentication handler. */
 export interface ServerPeer {
@@ -93,6 +94,8 @@ export interface ServerOptions {
    * channel and answers true to take it, false to refuse (as Twisted Conch's custom channels).
    */
   readonly channels?: Readonly<Record<string, (channel: SshChannel, open: { readonly request: ChannelOpenRequest; readonly username: string; readonly peer: ServerPeer }) => boolean | Promise<boolean>>>;
+  /** MaxSessions: session channels open at once on one connection (default 10, as sshd). */
+  readonly maxSessions?: number;
   /** Per-request forwarding decisions (direct-tcpip, tcpip-forward, streamlocal, agent); default all refused. */
   readonly forwarding?: ServerForwardingPolicy;
   /** Sent before authentication (USERAUTH_BANNER). */
@@ -116,6 +119,10 @@ export interface ListenOptions extends ServerOptions {
   readonly port?: number;
   /** How long `close()` waits for clients to go after the DISCONNECT before dropping them (default 5 000 ms). */
   readonly closeTimeout?: number;
+  /** MaxStartups: connections not logged in yet, `N` or `begin:rate:full` random early drop (default 10:30:100). */
+  readonly maxStartups?: MaxStartups | string;
+  /** PerSourceMaxStartups: connections not logged in yet from one address (default: no limit of its own). */
+  readonly perSourceMaxStartups?: number;
 }
 
 const DEFAULT_LOGIN_TIMEOUT = 120_000;
@@ -247,12 +254,17 @@ export class ServerConnection {
   readonly closed: Promise<CloseReason>;
   /** The user who logged in (empty until then). */
   username = '';
+  /** Settles true once a user logged in, false if the connection ended first. */
+  readonly loggedIn: Promise<boolean>;
+  /** Where the client connects from. */
+  readonly peer: ServerPeer;
+  private settleLogin!: (ok: boolean) => void;
+  private sessions = 0;
 
   private readonly engine: SshEngine;
   private readonly driver: ConnectionDriver;
   private readonly host: ChannelHost;
   private readonly channels = new Map<number, SshChannel>();
-  private readonly peer: ServerPeer;
   private readonly forwarding: ServerForwarding;
 
   /** @internal Use {@link handleConnection}, {@link listen} or {@link connectReverse}. */
@@ -263,6 +275,7 @@ export class ServerConnection {
     hostKeys: readonly PrivateKey[],
   ) {
     this.peer = { address: stream.remoteAddress ?? '', port: stream.remotePort ?? 0 };
+    this.loggedIn = new Promise((resolve) => (this.settleLogin = resolve));
     const loginTimeout = options.loginTimeout ?? DEFAULT_LOGIN_TIMEOUT;
     this.engine = new SshEngine({
       role: 'server',
@@ -308,6 +321,7 @@ export class ServerConnection {
     });
     this.closed = this.driver.closed;
     void this.closed.then((reason) => {
+      this.settleLogin(false);
       void this.forwarding.close();
       this.log('debug', 'closed', `${this.peer.address} port ${this.peer.port}: closed${reason ? `: ${reason.message}` : ''}`);
       const error = new ConnectionClosedError(reason ? `the connection was closed: ${reason.message}` : 'the connection was closed', reason);
@@ -383,7 +397,14 @@ export class ServerConnection {
           const refused = (): { reason: number; description: string } => (this.channels.delete(decision.channel), { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: `${type} refused` });
           return Promise.resolve(custom(channel, { request, username: this.username, peer })).then((ok) => (ok ? true : refused()), refused);
         }
-        if (request.type === 'session') return this.acceptSession(decision.channel);
+        if (request.type === 'session') {
+          const max = this.options.maxSessions ?? 10;
+          if (this.sessions >= max) {
+            this.log('info', 'limit', `${this.peer.address} port ${this.peer.port}: refused a session: ${max} are open (MaxSessions)`);
+            return { reason: OpenFailure.ADMINISTRATIVELY_PROHIBITED, description: `at most ${max} sessions per connection` };
+          }
+          return this.acceptSession(decision.channel);
+        }
         if (this.forwarding.handlesOpen(request)) return this.forwarding.open(request, take);
         return request.type === 'other'
           ? { reason: OpenFailure.UNKNOWN_CHANNEL_TYPE, description: `unknown channel type ${request.name}` }
@@ -415,6 +436,8 @@ export class ServerConnection {
   private acceptSession(id: number): boolean {
     const channel = new SshChannel(id, 'session', this.host);
     this.channels.set(id, channel);
+    this.sessions++;
+    void channel.closed.then(() => this.sessions--);
     const env: Record<string, string> = {};
     let pty: ServerPty | null = null;
     let session: ServerSession | null = null;
@@ -510,6 +533,7 @@ export class ServerConnection {
     switch (event.type) {
       case 'authSuccess':
         this.username = event.username;
+        this.settleLogin(true);
         this.log('info', 'authenticated', `Accepted ${event.method} for ${event.username} from ${this.peer.address} port ${this.peer.port}`);
         return;
       case 'authFailure':
@@ -582,14 +606,42 @@ export interface SshServer {
 /** Listen on TCP and serve every client that connects. */
 export async function listen(runtime: Runtime, options: ListenOptions): Promise<SshServer> {
   const context = await prepareServer(runtime, options);
+  const maxStartups = typeof options.maxStartups === 'string' ? parseMaxStartups(options.maxStartups) : (options.maxStartups ?? DEFAULT_MAX_STARTUPS);
+  const perSource = options.perSourceMaxStartups;
+  if (perSource !== undefined && (!Number.isInteger(perSource) || perSource < 1)) throw new TypeError(`perSourceMaxStartups must be a positive integer, not ${perSource}`);
   const connections = new Set<ServerConnection>();
+  let unauthenticated = 0;
+  const unauthenticatedFrom = new Map<string, number>();
   const adopt = (stream: ByteStream): ServerConnection => {
     const connection = serveStream(context, stream);
     connections.add(connection);
+    const from = connection.peer.address;
+    unauthenticated++;
+    unauthenticatedFrom.set(from, (unauthenticatedFrom.get(from) ?? 0) + 1);
+    void connection.loggedIn.then(() => {
+      unauthenticated--;
+      const left = (unauthenticatedFrom.get(from) ?? 1) - 1;
+      if (left > 0) unauthenticatedFrom.set(from, left);
+      else unauthenticatedFrom.delete(from);
+    });
     void connection.closed.then(() => connections.delete(connection));
     return connection;
   };
+  const log = (message: string): void => options.log?.({ level: 'info', event: 'limit', message });
+  const admit = (stream: ByteStream): boolean => {
+    const from = stream.remoteAddress ?? '';
+    if (perSource !== undefined && (unauthenticatedFrom.get(from) ?? 0) >= perSource) {
+      log(`refused ${from} port ${stream.remotePort ?? '?'}: ${perSource} connections from it have not logged in yet (PerSourceMaxStartups)`);
+      return false;
+    }
+    if (refusesStartup(maxStartups, unauthenticated, () => unitInterval(runtime.random))) {
+      log(`refused ${from} port ${stream.remotePort ?? '?'}: ${unauthenticated} connections have not logged in yet (MaxStartups ${formatMaxStartups(maxStartups)})`);
+      return false;
+    }
+    return true;
+  };
   const listener = await runtime.listenTcp(options.host ?? '127.0.0.1', options.port ?? 0, (stream) => {
+    if (!admit(stream)) return stream.destroy();
     try {
       adopt(stream);
     } catch (error) {

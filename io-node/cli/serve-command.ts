@@ -9,7 +9,7 @@ import { UsageError, algorithmOption, formatAddress, parseListen, splitOption, t
 import { prompt } from '../trust/prompt.ts';
 import { serve } from '../server-host/serve.ts';
 import { hashPasswordForFile } from '../trust/trust-files.ts';
-import { MaxStartupsError, parseMaxStartups, type MaxStartups } from '../server-host/max-startups.ts';
+import { MaxStartupsError, parseMaxStartups, type MaxStartups } from '../../core/api/index.ts';
 import { AuthConfigError, ServerAuthPolicy, checkAuthMethodStores, formatAuthMethods, parseAuthMethods, type AuthMethodName } from '../server-host/server-auth.ts';
 import { defaultStateDir, loadHostKeyFiles, loadOrCreateHostKeys } from '../trust/state-dir.ts';
 

@@ -7,11 +7,11 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SshEngine, type CryptoProvider, type Decision, type PrivateKey } from '../../core/index.ts';
-import { OpenFailure } from '../../core/index.ts';
+import { OpenFailure, systemRandom } from '../../core/index.ts';
 import { createSessionHandler, serverAccount, type ServerConnectionContext, type SessionHandlerOptions } from './server-sessions.ts';
 import { ConnectionPump } from '../runtime/connection-pump.ts';
 import { nodeCrypto } from '../runtime/crypto-node.ts';
-import { DEFAULT_MAX_STARTUPS, formatMaxStartups, refusesStartup, type MaxStartups } from './max-startups.ts';
+import { DEFAULT_MAX_STARTUPS, formatMaxStartups, refusesStartup, unitInterval, type MaxStartups } from '../../core/api/index.ts';
 import type { AlgorithmOptions } from '../cli/probe.ts';
 
 export interface ServeOptions {
@@ -164,7 +164,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
   let lastShortage = -Infinity;
   const admit = (socket: Socket): void => {
-    if (refusesStartup(maxStartups, unauthenticated)) {
+    if (refusesStartup(maxStartups, unauthenticated, () => unitInterval(systemRandom))) {
       log(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: refused: ${unauthenticated} connections have not logged in yet (MaxStartups ${formatMaxStartups(maxStartups)})`);
       socket.destroy();
       return;

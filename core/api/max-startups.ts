@@ -1,9 +1,10 @@
 /**
- * sshd_config(5) MaxStartups for `hermit serve`: a bound on connections that have not logged in
+ * sshd_config(5) MaxStartups and PerSourceMaxStartups for servers built with core/api `listen`: a bound on connections that have not logged in
  * yet, so that clients which connect and never authenticate cannot take every descriptor (and with
  * them the logins and commands of real users). `begin:rate:full` refuses a new connection with
  * probability rate% once `begin` are unauthenticated, rising linearly to 100% at `full`; a single
- * number N refuses everything past N. OpenSSH's default is 10:30:100.
+ * number N refuses everything past N. OpenSSH's default is 10:30:100. The random draw comes from
+ * the caller (the Runtime's randomness), so a seeded run decides the same way.
  */
 
 export interface MaxStartups {
@@ -37,7 +38,7 @@ export function parseMaxStartups(text: string): MaxStartups {
  * Whether a new connection is refused while `unauthenticated` others are waiting to log in.
  * `random` returns a number in [0, 1).
  */
-export function refusesStartup(limit: MaxStartups, unauthenticated: number, random: () => number = Math.random): boolean {
+export function refusesStartup(limit: MaxStartups, unauthenticated: number, random: () => number): boolean {
   if (unauthenticated >= limit.full) return true;
   if (unauthenticated < limit.begin) return false;
   const percent = limit.rate + ((100 - limit.rate) * (unauthenticated - limit.begin)) / (limit.full - limit.begin);
@@ -46,4 +47,12 @@ export function refusesStartup(limit: MaxStartups, unauthenticated: number, rand
 
 export function formatMaxStartups(limit: MaxStartups): string {
   return limit.rate === 100 && limit.begin === limit.full ? String(limit.full) : `${limit.begin}:${limit.rate}:${limit.full}`;
+}
+
+/** A number in [0, 1) from a byte source (53 random bits, like Math.random's precision). */
+export function unitInterval(random: (n: number) => Uint8Array): number {
+  const b = random(7);
+  let value = b[0]! & 0x1f;
+  for (let i = 1; i < 7; i++) value = value * 256 + b[i]!;
+  return value / 2 ** 53;
 }

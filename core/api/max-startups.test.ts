@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_STARTUPS, MaxStartupsError, formatMaxStartups, parseMaxStartups, refusesStartup } from './max-startups.ts';
+import { DEFAULT_MAX_STARTUPS, MaxStartupsError, formatMaxStartups, parseMaxStartups, refusesStartup, unitInterval } from './max-startups.ts';
 
 describe('MaxStartups', () => {
   it('parses N and begin:rate:full as sshd does', () => {
@@ -34,5 +34,13 @@ describe('MaxStartups', () => {
     const hard = parseMaxStartups('3');
     expect(refusesStartup(hard, 2, () => 0.999)).toBe(false);
     expect(refusesStartup(hard, 3, () => 0)).toBe(true);
+  });
+});
+
+describe('unitInterval', () => {
+  it('maps 53 random bits into [0, 1)', () => {
+    expect(unitInterval(() => new Uint8Array(7))).toBe(0);
+    expect(unitInterval(() => new Uint8Array(7).fill(0xff))).toBe((2 ** 53 - 1) / 2 ** 53);
+    expect(unitInterval(() => new Uint8Array([0x10, 0, 0, 0, 0, 0, 0]))).toBe(0.5);
   });
 });
