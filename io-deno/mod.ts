@@ -35,12 +35,14 @@ export { DenoConnectionPump, type DenoCloseReason, type DenoPumpOptions } from '
 export { connect as connectEngine, listen as listenEngine, type DenoConnectOptions, type DenoListenOptions, type DenoServer } from './net.ts';
 export { connectReverse, handleConnection, listen } from './server.ts';
 export {
+  LineEditor,
   ServerConnection,
   ServerSession,
   type ListenOptions,
   type PublicKeyAttempt,
   type ReverseConnectOptions,
   type ServerAuthHandlers,
+  type ServerForwardingPolicy,
   type ServerOptions,
   type ServerPeer,
   type ServerPty,
