@@ -697,9 +697,14 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
     this.driver.disconnect('closed by the client');
     await this.closed;
     await this.hostKeyUpdate;
-    // Our DISCONNECT travels through the hop's channel: the hop closes once that stream is over.
+    // Our DISCONNECT travels through the hop's channel: the hop closes once that stream is over,
+    // and so on down the chain (every hop but the first runs over the channel of the one before).
     if (this.hops.length > 0) await this.driver.streamClosed;
-    for (const hop of this.hops.reverse()) await hop.close();
+    const hops = this.hops.reverse();
+    for (const [i, hop] of hops.entries()) {
+      await hop.close();
+      if (i < hops.length - 1) await hop.streamGone();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -739,6 +744,11 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
         this.log('warn', 'forward', message);
       }
     }
+  }
+
+  /** @internal Settles once the stream under this connection is gone (a jump hop's channel). */
+  streamGone(): Promise<void> {
+    return this.driver.streamClosed;
   }
 
   /** @internal The hops of a jump chain close after this connection. */
