@@ -21,28 +21,25 @@ export {
   type ReverseListenOptions,
   type RunOptions,
 } from './client.ts';
+export { LineEditor, type LineEditorEvent, type LineEditorOptions } from './line-editor.ts';
+export { DEFAULT_MAX_STARTUPS, parseMaxStartups, type MaxStartups } from './max-startups.ts';
 export {
-  connectReverse,
-  handleConnection,
-  listen,
-  prepareServer,
   ServerConnection,
   ServerSession,
-  serveStream,
   type ListenOptions,
   type PublicKeyAttempt,
   type ReverseConnectOptions,
   type ServerAuthHandlers,
-  type ServerContext,
   type ServerOptions,
   type ServerPeer,
   type ServerPty,
   type SessionHandler,
   type SshServer,
 } from './server.ts';
-export { DEFAULT_MAX_STARTUPS, formatMaxStartups, MaxStartupsError, parseMaxStartups, refusesStartup, unitInterval, type MaxStartups } from './max-startups.ts';
-export { LineEditor, type LineEditorEvent, type LineEditorOptions } from './line-editor.ts';
-export { ServerForwarding, type DirectAnswer, type ServerForwardingPolicy } from './server-forwarding.ts';
+export type { DirectAnswer, ServerForwardingPolicy } from './server-forwarding.ts';
+export { connectReverse, handleConnection, listen, prepareServer, serverApi, serveStream, type ServerContext } from './server.ts';
+export { formatMaxStartups, MaxStartupsError, refusesStartup, unitInterval } from './max-startups.ts';
+export { ServerForwarding } from './server-forwarding.ts';
 export { pipeChannel, type DynamicForwardOptions, type Forward, type LocalForwardOptions, type RemoteForwardOptions } from './forwarding.ts';
 export { SocksHandshake, type SocksStep } from './socks.ts';
 export { RuntimeAgent, type AgentOptions } from './agent.ts';

@@ -695,3 +695,16 @@ export async function connectReverse(runtime: Runtime, options: ReverseConnectOp
   const stream = await runtime.connectTcp(options.host, options.port, { timeoutMs: options.connectTimeout ?? 30_000, ...(options.signal ? { signal: options.signal } : {}) });
   return serveStream(context, stream);
 }
+
+/** The server calls bound to one runtime: what each adapter's entry hands out as listen / connectReverse. */
+export function serverApi(runtime: Runtime): {
+  listen(options: ListenOptions): Promise<SshServer>;
+  handleConnection(stream: ByteStream, options: ServerOptions): Promise<ServerConnection>;
+  connectReverse(options: ReverseConnectOptions): Promise<ServerConnection>;
+} {
+  return {
+    listen: (options) => listen(runtime, options),
+    handleConnection: (stream, options) => handleConnection(runtime, stream, options),
+    connectReverse: (options) => connectReverse(runtime, options),
+  };
+}

@@ -1,6 +1,6 @@
 /**
  * The server API on Node (io-node/server-host/server.ts over core/api/server.ts) with OpenSSH's
- * `ssh` as the client on 127.0.0.1: exec with stdout, stderr, stdin and the exit status; a refused
+ * `ssh` as the client on 127.0.0.1: exec with stdin read as lines, stdout, stderr and the exit status; a refused
  * key; `ssh -W` through the direct-tcpip policy to a real TCP echo, and refused by it; graceful close.
  */
 import { spawn } from 'node:child_process';
@@ -53,10 +53,10 @@ beforeAll(async () => {
     auth: { publicKey: (a) => a.username === 'alice' && publicKeysEqual(a.key, userKey.publicKey) },
     forwarding: { direct: ({ host, port }) => (directAsked.push(`${host}:${port}`), port === echoPort ? 'connect' : false) },
     session: async (s) => {
-      let input = '';
-      for await (const chunk of s.stdin) input += new TextDecoder().decode(chunk);
-      await s.stdout.write(`${s.username} ran "${s.command}" with ${input.length} bytes: ${input.toUpperCase()}`);
-      await s.stderr.write('a note\n');
+      const lines: string[] = [];
+      for await (const line of s.readLines()) lines.push(line.toUpperCase());
+      await s.stderr.write(`${lines.length} lines\n`);
+      await s.stdout.write(`${s.username} ran "${s.command}": ${lines.join('|')}`);
       return 3;
     },
   });
@@ -72,9 +72,9 @@ afterAll(async () => {
 
 describe('OpenSSH ssh against a listen() server on Node', () => {
   it('runs a command: stdout, stderr, stdin and the exit status; a key the handler refuses is denied', async () => {
-    const ok = await ssh(['alice@127.0.0.1', 'shout'], await keyFile('user', userKey), 'hello');
-    expect(ok.stdout).toBe('alice ran "shout" with 5 bytes: HELLO');
-    expect(ok.stderr).toBe('a note\n');
+    const ok = await ssh(['alice@127.0.0.1', 'shout'], await keyFile('user', userKey), 'hello\nworld');
+    expect(ok.stdout).toBe('alice ran "shout": HELLO|WORLD');
+    expect(ok.stderr).toBe('2 lines\n');
     expect(ok.code).toBe(3);
     const denied = await ssh(['alice@127.0.0.1', 'shout'], await keyFile('stranger', strangerKey));
     expect(denied.code).toBe(255);
