@@ -430,21 +430,7 @@ export class SshConnection<P = SshProcess, C = SshChannel> {
         this.route(e);
       },
     });
-    this.host = {
-      command: (fn) => {
-        if (this.engine.isClosed) return false;
-        this.driver.command(fn);
-        return true;
-      },
-      info: (id) => {
-        if (this.engine.isClosed) return null;
-        try {
-          return this.engine.channelInfo(id);
-        } catch {
-          return null;
-        }
-      },
-    };
+    this.host = this.driver.channelHost();
     this.closed = this.driver.closed;
     const ended = this.closed.then(async (reason) => {
       const error = new ConnectionClosedError(reason ? `the connection was closed: ${reason.message}` : 'the connection was closed', reason);

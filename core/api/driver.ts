@@ -12,6 +12,7 @@
 import type { SshEngine } from '../engine.ts';
 import { DisconnectReason, type SshError } from '../errors.ts';
 import type { Decision, SshEvent } from '../events.ts';
+import type { ChannelHost } from './channel.ts';
 import type { ByteStream, Runtime, RuntimeTimer } from './runtime.ts';
 
 export interface DriverOptions {
@@ -101,6 +102,25 @@ export class ConnectionDriver {
     this.localError ??= error;
     if (!this.engine.isClosed) this.engine.disconnect(DisconnectReason.BY_APPLICATION, error.message, this.clock.now());
     this.pump();
+  }
+
+  /** What the API's channels may do to this connection: commands while it is open, and channel state. */
+  channelHost(): ChannelHost {
+    return {
+      command: (fn) => {
+        if (this.engine.isClosed) return false;
+        this.command(fn);
+        return true;
+      },
+      info: (id) => {
+        if (this.engine.isClosed) return null;
+        try {
+          return this.engine.channelInfo(id);
+        } catch {
+          return null;
+        }
+      },
+    };
   }
 
   get isFinished(): boolean {

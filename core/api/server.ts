@@ -278,13 +278,7 @@ export class ServerConnection {
     this.loggedIn = new Promise((resolve) => (this.settleLogin = resolve));
     const loginTimeout = options.loginTimeout ?? DEFAULT_LOGIN_TIMEOUT;
     this.engine = new SshEngine({
-      role: 'server',
-      now: runtime.now(),
-      crypto: options.crypto ?? runtime.crypto,
-      random: runtime.random,
-      hostKeys,
-      ...(options.hostCertificates ? { hostCertificates: options.hostCertificates } : {}),
-      ...(options.algorithms ? { algorithms: options.algorithms } : {}),
+      ...engineOptions(runtime, options, hostKeys),
       ...(options.banner !== undefined ? { banner: options.banner } : {}),
       ...(options.maxAuthTries !== undefined ? { maxAuthTries: options.maxAuthTries } : {}),
       loginGraceMs: loginTimeout,
@@ -298,21 +292,7 @@ export class ServerConnection {
       },
       onEvent: (e) => this.route(e),
     });
-    this.host = {
-      command: (fn) => {
-        if (this.engine.isClosed) return false;
-        this.driver.command(fn);
-        return true;
-      },
-      info: (id) => {
-        if (this.engine.isClosed) return null;
-        try {
-          return this.engine.channelInfo(id);
-        } catch {
-          return null;
-        }
-      },
-    };
+    this.host = this.driver.channelHost();
     this.forwarding = new ServerForwarding(options.forwarding ?? {}, {
       runtime,
       username: () => this.username,
@@ -567,7 +547,13 @@ export interface ServerContext {
 /** Check the options and load the host keys once (a bad algorithm list or key fails here, not per connection). */
 export async function prepareServer(runtime: Runtime, options: ServerOptions): Promise<ServerContext> {
   const hostKeys = await loadHostKeys(runtime, options.hostKeys);
-  new SshEngine({
+  new SshEngine(engineOptions(runtime, options, hostKeys)).disconnect();
+  return { runtime, options, hostKeys };
+}
+
+/** The engine options every connection of a server shares (what prepareServer checks once). */
+function engineOptions(runtime: Runtime, options: ServerOptions, hostKeys: readonly PrivateKey[]): SshEngineOptions {
+  return {
     role: 'server',
     now: runtime.now(),
     crypto: options.crypto ?? runtime.crypto,
@@ -575,8 +561,7 @@ export async function prepareServer(runtime: Runtime, options: ServerOptions): P
     hostKeys,
     ...(options.hostCertificates ? { hostCertificates: options.hostCertificates } : {}),
     ...(options.algorithms ? { algorithms: options.algorithms } : {}),
-  }).disconnect();
-  return { runtime, options, hostKeys };
+  };
 }
 
 /** Serve one connected stream (a socket, a WebSocket's bytes, a reverse-direction dial). */
