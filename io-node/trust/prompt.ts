@@ -11,6 +11,9 @@
  *    echo off (on for keyboard-interactive prompts the server marks as echoing).
  * 3. Otherwise nobody can be asked: answer null and say on stderr how to supply the answer.
  *
+ * Where a question goes, the note when nobody can be asked and the raw-mode line editing are
+ * core/api's (prompter.ts), shared with Deno; this file runs the askpass program and reads /dev/tty.
+ *
  * Deliberately "stdin is a TTY" rather than "a controlling terminal exists": a hermit started by
  * a script or a test runner from an interactive shell must not stop and wait on that shell's
  * terminal for input nobody is there to type.
@@ -18,6 +21,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { ReadStream, WriteStream } from 'node:tty';
+import { askpassAnswer, choosePromptChannel, noPrompter, RawLineReader, unanswerableNote, type Prompter, type PromptChannel, type PromptRequest } from '../../core/api/index.ts';
+
+export { noPrompter, type Prompter, type PromptChannel, type PromptRequest };
 
 export interface PromptEnvironment {
   /** Default `process.env`. */
@@ -30,38 +36,11 @@ export interface PromptEnvironment {
   readonly ttyPath?: string;
 }
 
-export interface PromptRequest {
-  /** The text shown, e.g. `Enter passphrase for key '/home/me/.ssh/id_ed25519': `. */
-  readonly prompt: string;
-  /** Show what is typed (keyboard-interactive prompts with echo=true, confirmations). */
-  readonly echo?: boolean;
-  /** What is being asked for, in the note printed when nobody can be asked (e.g. `the password for alice@host`). */
-  readonly what: string;
-}
-
-/** How answers can be obtained in this environment, or null when there is no way to ask. */
-export type PromptChannel = { readonly kind: 'askpass'; readonly program: string } | { readonly kind: 'tty' };
+const envLookup = (environment: PromptEnvironment) => (name: string) => (environment.env ?? process.env)[name];
 
 /** The channel a prompt would use now (see the module comment for the rules). */
 export function promptChannel(environment: PromptEnvironment = {}): PromptChannel | null {
-  const env = environment.env ?? process.env;
-  const tty = environment.stdinIsTty ?? process.stdin.isTTY === true;
-  const program = env['SSH_ASKPASS'];
-  const require = (env['SSH_ASKPASS_REQUIRE'] ?? '').toLowerCase();
-  if (program && require !== 'never') {
-    if (require === 'force' || require === 'prefer') return { kind: 'askpass', program };
-    if (!tty && env['DISPLAY']) return { kind: 'askpass', program };
-  }
-  if (tty && require !== 'force') return { kind: 'tty' };
-  return null;
-}
-
-/** Asks questions; an interface so that callers can be tested with scripted answers. */
-export interface Prompter {
-  /** Whether {@link ask} can get an answer at all (false: it would only print a note and return null). */
-  readonly available: boolean;
-  /** The answer, or null when the user cancelled or nobody can be asked. */
-  ask(request: PromptRequest): Promise<string | null>;
+  return choosePromptChannel(envLookup(environment), environment.stdinIsTty ?? process.stdin.isTTY === true);
 }
 
 /** A prompter for the terminal / SSH_ASKPASS environment described above. */
@@ -74,22 +53,11 @@ export function systemPrompter(environment: PromptEnvironment = {}): Prompter {
   };
 }
 
-/** A prompter that never asks (BatchMode=yes). */
-export const noPrompter: Prompter = { available: false, ask: async () => null };
-
 /** Ask once; see the module comment for where the question goes. */
 export async function prompt(request: PromptRequest, environment: PromptEnvironment = {}): Promise<string | null> {
   const channel = promptChannel(environment);
-  const stderr = environment.stderr ?? process.stderr;
   if (channel === null) {
-    const env = environment.env ?? process.env;
-    const forcedWithoutProgram = (env['SSH_ASKPASS_REQUIRE'] ?? '').toLowerCase() === 'force' && !env['SSH_ASKPASS'];
-    stderr.write(
-      `hermit: cannot ask for ${request.what}: ` +
-        (forcedWithoutProgram
-          ? 'SSH_ASKPASS_REQUIRE=force but SSH_ASKPASS is not set; set SSH_ASKPASS to a program that prints the answer.\n'
-          : 'stdin is not a terminal and SSH_ASKPASS is not set; run from a terminal, or set SSH_ASKPASS to a program that prints the answer (with SSH_ASKPASS_REQUIRE=force).\n'),
-    );
+    (environment.stderr ?? process.stderr).write(unanswerableNote(request.what, envLookup(environment)));
     return null;
   }
   if (channel.kind === 'askpass') return askpass(channel.program, request, environment);
@@ -108,19 +76,11 @@ function askpass(program: string, request: PromptRequest, environment: PromptEnv
       stderr.write(`hermit: cannot run SSH_ASKPASS program ${program} to ask for ${request.what}: ${err.code ?? err.message}; check that SSH_ASKPASS names an executable file.\n`);
       resolve(null);
     });
-    child.on('close', (code) => {
-      if (code !== 0) return resolve(null);
-      const text = Buffer.concat(chunks).toString('utf8');
-      // ssh keeps what comes before the first line end.
-      resolve(text.split(/\r?\n|\r/, 1)[0] ?? '');
-    });
+    child.on('close', (code) => resolve(code === 0 ? askpassAnswer(Buffer.concat(chunks).toString('utf8')) : null));
   });
 }
 
-/**
- * Read one line from the terminal. Raw mode is what turns echo off in Node; it also turns off the
- * terminal's own line editing and signals, so backspace, ^U, ^C and ^D are handled here.
- */
+/** Read one line from the terminal in raw mode (how Node turns echo off); RawLineReader edits it. */
 function readFromTty(request: PromptRequest, environment: PromptEnvironment): Promise<string | null> {
   const path = environment.ttyPath ?? '/dev/tty';
   let readFd: number | null = null;
@@ -135,8 +95,8 @@ function readFromTty(request: PromptRequest, environment: PromptEnvironment): Pr
   }
   const input = new ReadStream(readFd);
   const output = new WriteStream(writeFd);
+  const line = new RawLineReader(request.echo === true);
   return new Promise((resolve) => {
-    let answer = '';
     let done = false;
     const finish = (value: string | null, interrupted = false) => {
       if (done) return;
@@ -151,29 +111,10 @@ function readFromTty(request: PromptRequest, environment: PromptEnvironment): Pr
       if (interrupted) process.kill(process.pid, 'SIGINT');
     };
     const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return finish(answer);
-        if (ch === '\u0003') return finish(null, true);
-        if (ch === '\u0004') {
-          if (answer === '') return finish(null);
-          continue;
-        }
-        if (ch === '\u007f' || ch === '\b') {
-          if (answer.length > 0) {
-            answer = [...answer].slice(0, -1).join('');
-            if (request.echo) output.write('\b \b');
-          }
-          continue;
-        }
-        if (ch === '\u0015') {
-          if (request.echo) output.write('\b \b'.repeat([...answer].length));
-          answer = '';
-          continue;
-        }
-        if (ch < ' ') continue;
-        answer += ch;
-        if (request.echo) output.write(ch);
-      }
+      const echo = line.feed(chunk.toString('utf8'));
+      if (echo) output.write(echo);
+      const outcome = line.done;
+      if (outcome) finish(outcome.answer, outcome.interrupted);
     };
     input.setRawMode(true);
     input.on('data', onData);
